@@ -1,0 +1,1 @@
+"""Rebuild ``data/base/wuzhong_base.gpkg`` from registry packages: ``python -m wuzhong_geo.build``."""

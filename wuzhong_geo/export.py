@@ -1,0 +1,45 @@
+"""Write the planning layers to GeoPackage, GeoJSON or GeoParquet, atomically."""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from pathlib import Path
+
+from wuzhong_geo import layers
+
+FORMATS = ("gpkg", "geojson", "parquet")
+
+
+def write_layers(out_dir: str | Path, fmt: str = "gpkg", names: tuple[str, ...] = layers.LAYER_NAMES) -> list[Path]:
+    """Write each layer; gpkg gives one ``wuzhong_layers.gpkg`` with a table per layer."""
+    if fmt not in FORMATS:
+        raise ValueError(f"unknown format {fmt!r}; choose from {', '.join(FORMATS)}")
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    frames = {name: layers.get(name) for name in names}
+    written = []
+    with tempfile.TemporaryDirectory(dir=out_dir, prefix=".tmp-") as tmp:
+        tmp = Path(tmp)
+        if fmt == "gpkg":
+            staged = tmp / "wuzhong_layers.gpkg"
+            for name, frame in frames.items():
+                frame.to_file(staged, layer=name, driver="GPKG", engine="pyogrio")
+            targets = [staged]
+        elif fmt == "geojson":
+            targets = []
+            for name, frame in frames.items():
+                staged = tmp / f"{name}.geojson"
+                frame.to_file(staged, driver="GeoJSON", engine="pyogrio", COORDINATE_PRECISION=7)
+                targets.append(staged)
+        else:
+            targets = []
+            for name, frame in frames.items():
+                staged = tmp / f"{name}.parquet"
+                frame.to_parquet(staged)
+                targets.append(staged)
+        for staged in targets:
+            final = out_dir / staged.name
+            shutil.move(str(staged), final)
+            written.append(final)
+    return written

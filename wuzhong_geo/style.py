@@ -1,0 +1,104 @@
+"""The single source of colours, line styles and Chinese/English display names for every output."""
+
+from __future__ import annotations
+
+#: Functional zones (核轴带): Chinese name -> (English key, English label, fill colour).
+ZONES: dict[str, tuple[str, str, str]] = {
+    "中心城市核": ("central_urban_core", "Central urban core", "#d7301f"),
+    "先进制造轴": ("advanced_manufacturing_axis", "Advanced manufacturing axis", "#6a51a3"),
+    "生态文旅带": ("eco_culture_tourism_belt", "Eco-culture-tourism belt", "#41ab5d"),
+}
+SUBREGIONS: dict[str, tuple[str, str, str]] = {
+    "东部片区": ("east", "Eastern sub-region", "#4292c6"),
+    "中部片区": ("central", "Central sub-region", "#fe9929"),
+    "西部片区": ("west", "Western sub-region", "#78c679"),
+}
+MANAGEMENT_ZONES: dict[str, tuple[str, str, str]] = {
+    "吴中高新区": ("hitech_zone", "Wuzhong Hi-tech Zone", "#e7298a"),
+    "吴中经济技术开发区": ("development_zone", "Wuzhong Economic-Technological Development Zone", "#7570b3"),
+    "苏州太湖国家旅游度假区": ("tourist_resort", "Taihu National Tourist Resort", "#1b9e77"),
+    "吴中太湖新城": ("taihu_new_town", "Wuzhong Taihu New Town", "#d95f02"),
+    "区直属": ("district_direct", "Directly under the district", "#bdbdbd"),
+}
+#: Fourteen distinguishable, print-safe pastel fills for town maps (ordered by town code).
+TOWN_COLOURS = [
+    "#8dd3c7", "#ffffb3", "#bebada", "#fb8072", "#80b1d3", "#fdb462", "#b3de69",
+    "#fccde5", "#d9d9d9", "#bc80bd", "#ccebc5", "#ffed6f", "#a6cee3", "#e5c494",
+]
+#: Infrastructure kinds: key -> (Chinese label, English label, colour, line width in points).
+INFRASTRUCTURE_KINDS: dict[str, tuple[str, str, str, float]] = {
+    "high_speed_rail": ("高速铁路", "High-speed rail", "#252525", 2.2),
+    "intercity_rail": ("城际铁路", "Intercity rail", "#525252", 1.8),
+    "metro_line": ("轨道交通线路", "Metro line", "#e31a1c", 1.6),
+    "metro_station": ("轨道交通站点", "Metro station", "#e31a1c", 0.0),
+    "expressway": ("高速公路", "Expressway", "#1f78b4", 2.0),
+    "interchange": ("互通立交", "Interchange", "#1f78b4", 0.0),
+    "provincial_road": ("省道", "Provincial road", "#ff7f00", 1.6),
+    "urban_expressway": ("城市快速路", "Urban expressway", "#fb9a99", 1.8),
+    "trunk_road": ("城市主干道", "Trunk road", "#fdbf6f", 1.4),
+    "tunnel": ("隧道", "Tunnel", "#6a3d9a", 1.8),
+    "bridge": ("桥梁", "Bridge", "#b15928", 0.0),
+    "waterway": ("航道", "Waterway", "#0570b0", 1.4),
+}
+#: Project status: key -> (Chinese label, English label, matplotlib dash pattern, web dash array).
+STATUSES: dict[str, tuple[str, str, str, str]] = {
+    "planned": ("规划", "Planned", "--", "6 4"),
+    "under_construction": ("在建", "Under construction", "-.", "8 3 2 3"),
+    "built": ("建成", "Built", "-", ""),
+    "unknown": ("状态不明", "Status unknown", ":", "2 4"),
+}
+#: Site-check status colours, shared by the report and the web map.
+SITE_STATUS_COLOURS = {
+    "ok": "#1a9850",
+    "flagged": "#fdae61",
+    "outside_district": "#878787",
+    "in_taihu_water": "#2c7fb8",
+    "invalid_coordinates": "#d73027",
+    "invalid_geometry": "#d73027",
+}
+WATER = "#cfe8f3"
+WATER_EDGE = "#6baed6"
+LAND = "#f7f4ea"
+CONTEXT_FILL = "#ececec"
+CONTEXT_EDGE = "#9e9e9e"
+DISTRICT_EDGE = "#252525"
+TOWN_EDGE = "#636363"
+NO_DATA = "#ffffff"
+NO_DATA_HATCH = "////"
+
+#: Display names of columns (snake_case in code, Chinese in figures and reports).
+COLUMN_LABELS: dict[str, tuple[str, str]] = {
+    "code": ("区划代码", "NBS code"),
+    "name": ("名称", "Name"),
+    "short_name": ("简称", "Short name"),
+    "unit_type": ("类型", "Unit type"),
+    "management_zone": ("管理主体", "Management zone"),
+    "area_km2": ("面积（平方公里）", "Area (km²)"),
+    "official_area_km2": ("官方面积（平方公里）", "Official area (km²)"),
+    "boundary_source": ("边界来源", "Boundary source"),
+    "zone": ("功能区", "Functional zone"),
+    "subregion": ("片区", "Sub-region"),
+    "kind": ("类别", "Kind"),
+    "status": ("状态", "Status"),
+    "plan_ref": ("规划出处", "Plan reference"),
+    "geometry_accuracy_m": ("几何精度（米）", "Geometry accuracy (m)"),
+}
+BOUNDARY_SOURCE_LABELS = {
+    "schematic": ("示意边界，非法定界线", "Schematic boundary, not a legal line"),
+    "official": ("用户提供的官方边界", "Official boundary supplied by the user"),
+}
+SCHEMATIC_NOTE_ZH = "镇（街道）边界为示意性划分，非法定界线；功能区内部分界为本项目假设。"
+SCHEMATIC_NOTE_EN = (
+    "Town boundaries are schematic, not legal lines; splits inside towns are this project's assumption."
+)
+
+
+def zone_colour(zone: str) -> str:
+    """Return the fill colour of a functional zone (Chinese name)."""
+    return ZONES[zone][2]
+
+
+def label(column: str, lang: str = "zh") -> str:
+    """Return the display name of a column in Chinese (``zh``) or English (``en``)."""
+    zh, en = COLUMN_LABELS.get(column, (column, column))
+    return zh if lang == "zh" else en
