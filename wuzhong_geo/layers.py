@@ -16,6 +16,7 @@ import shapely
 
 from wuzhong_geo import plan, zones
 from wuzhong_geo.boundaries import read_official_towns
+from wuzhong_geo.geom import polygonal, to_storage
 from wuzhong_geo.settings import ANALYSIS_CRS, STORAGE_CRS, base_gpkg, plan_dir
 from wuzhong_geo.style import MANAGEMENT_ZONES
 
@@ -110,7 +111,7 @@ def land() -> gpd.GeoDataFrame:
     """Return the district's land (district minus Taihu), or the union of official towns."""
     if _state["boundaries"] is None:
         return _with_area(_base("land"))
-    geom = shapely.make_valid(towns().geometry.union_all().difference(taihu().geometry.union_all()))
+    geom = polygonal(towns().geometry.union_all().difference(taihu().geometry.union_all()))
     return _with_area(gpd.GeoDataFrame({"name": ["吴中区陆域"], "code": ["320506"]},
                                        geometry=[geom], crs=STORAGE_CRS))
 
@@ -119,7 +120,7 @@ def district() -> gpd.GeoDataFrame:
     """Return the district outline (land plus its Taihu waters), without Suzhou Industrial Park."""
     if _state["boundaries"] is None:
         return _with_area(_base("district"))
-    geom = shapely.make_valid(shapely.union(land().geometry.iloc[0], taihu().geometry.union_all()))
+    geom = polygonal(shapely.union(land().geometry.iloc[0], taihu().geometry.union_all()))
     return _with_area(gpd.GeoDataFrame(
         {"name": ["吴中区"], "code": ["320506"], "boundary_source": ["official"]},
         geometry=[geom], crs=STORAGE_CRS))
@@ -161,8 +162,7 @@ def management_zones() -> gpd.GeoDataFrame:
             "towns": "、".join(sel["name"]), "basis": table.loc[name, "basis"],
             "confidence": table.loc[name, "confidence"], "geometry": sel.geometry.union_all(),
         })
-    out = gpd.GeoDataFrame(rows, geometry="geometry", crs=ANALYSIS_CRS).to_crs(STORAGE_CRS)
-    return _with_area(out)
+    return _with_area(to_storage(gpd.GeoDataFrame(rows, geometry="geometry", crs=ANALYSIS_CRS)))
 
 
 def infrastructure() -> gpd.GeoDataFrame:

@@ -10,6 +10,7 @@ from shapely import LineString, Polygon
 from shapely.geometry.base import BaseGeometry
 
 from wuzhong_geo.errors import InputError
+from wuzhong_geo.geom import to_storage
 from wuzhong_geo.plan import HalfPlaneRule, ShoreDistanceRule, ZoneSplitRules
 from wuzhong_geo.settings import ANALYSIS_CRS, STORAGE_CRS
 from wuzhong_geo.style import SUBREGIONS, ZONES
@@ -82,8 +83,7 @@ def town_zone_parts(
                 "plan_wording": wording, "split_assumption": assumption,
                 "area_km2": round(geom.area / 1e6, 3), "geometry": geom,
             })
-    parts = gpd.GeoDataFrame(rows, geometry="geometry", crs=ANALYSIS_CRS)
-    return parts.to_crs(STORAGE_CRS)
+    return to_storage(gpd.GeoDataFrame(rows, geometry="geometry", crs=ANALYSIS_CRS))
 
 
 def dissolve_zones(parts: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
@@ -97,7 +97,7 @@ def dissolve_zones(parts: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
             "zone": zone, "zone_en": zone_en, "label_en": label_en,
             "towns": "、".join(sel["name"]), "area_km2": round(geom.area / 1e6, 2), "geometry": geom,
         })
-    return gpd.GeoDataFrame(rows, geometry="geometry", crs=ANALYSIS_CRS).to_crs(STORAGE_CRS)
+    return to_storage(gpd.GeoDataFrame(rows, geometry="geometry", crs=ANALYSIS_CRS))
 
 
 def dissolve_subregions(towns: gpd.GeoDataFrame, assignment: pd.DataFrame) -> gpd.GeoDataFrame:
@@ -116,4 +116,4 @@ def dissolve_subregions(towns: gpd.GeoDataFrame, assignment: pd.DataFrame) -> gp
             "towns": "、".join(sel["name"]), "interpretation": True,
             "confidence": "low", "area_km2": round(geom.area / 1e6, 2), "geometry": geom,
         })
-    return gpd.GeoDataFrame(rows, geometry="geometry", crs=ANALYSIS_CRS).to_crs(STORAGE_CRS)
+    return to_storage(gpd.GeoDataFrame(rows, geometry="geometry", crs=ANALYSIS_CRS))

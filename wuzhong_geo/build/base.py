@@ -15,6 +15,7 @@ from shapely import MultiPolygon, Point, Polygon, unary_union
 from shapely.geometry.base import BaseGeometry
 
 from wuzhong_geo.build import partition, sources
+from wuzhong_geo.geom import to_storage
 from wuzhong_geo.settings import ANALYSIS_CRS, STORAGE_CRS, data_dir
 
 log = logging.getLogger(__name__)
@@ -48,13 +49,9 @@ def _parts(geom: BaseGeometry) -> list[Polygon]:
     return [g for g in getattr(geom, "geoms", [geom]) if isinstance(g, Polygon) and not g.is_empty]
 
 
-def _multi(geom: BaseGeometry) -> MultiPolygon:
-    return MultiPolygon(_parts(shapely.make_valid(geom)))
-
-
 def _to_storage(geoms: list[BaseGeometry]) -> gpd.GeoSeries:
-    series = gpd.GeoSeries(geoms, crs=ANALYSIS_CRS).to_crs(STORAGE_CRS)
-    return series.set_precision(GRID_DEG).make_valid().apply(_multi)
+    frame = gpd.GeoDataFrame(geometry=list(geoms), crs=ANALYSIS_CRS)
+    return to_storage(frame, grid=GRID_DEG).geometry
 
 
 def load_sites(towns: pd.DataFrame, plan_sites: pd.DataFrame) -> gpd.GeoDataFrame:
@@ -179,7 +176,7 @@ def build(plan_dir: Path | None = None) -> BaseGeometryBuild:
         "sip_removed": single("苏州工业园区（自 320506 公开轮廓中扣除）", sip),
         "towns_schematic": town_layer,
         "context": sources.cnmaps_context().assign(
-            geometry=lambda f: f.geometry.set_precision(GRID_DEG).make_valid().apply(_multi)
+            geometry=lambda f: to_storage(f, grid=GRID_DEG).geometry
         ),
     }
 
