@@ -172,3 +172,10 @@ def test_layers_are_copies_not_shared_state():
     a = layers.towns()
     a.loc[0, "name"] = "changed"
     assert layers.towns().loc[0, "name"] != "changed"
+
+
+def test_split_parts_have_no_zero_width_spikes():
+    parts = layers.town_zone_parts().to_crs(ANALYSIS_CRS)
+    for row in parts.itertuples():
+        opened = row.geometry.buffer(-0.5).buffer(0.5)
+        assert row.geometry.length - opened.length < 50, f"{row.name} / {row.zone} has a thin spike"

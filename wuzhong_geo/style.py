@@ -66,6 +66,38 @@ TOWN_EDGE = "#636363"
 NO_DATA = "#ffffff"
 NO_DATA_HATCH = "////"
 
+# --- Added for the report maps (wuzhong_geo.maps) and the QGIS layer styles ---
+#: Text colours: main ink, secondary notes, and the halo behind map labels.
+INK = "#262626"
+MUTED = "#5f5f5f"
+HALO = "#ffffff"
+#: Suzhou Industrial Park: administratively outside Wuzhong, drawn distinct from other neighbours.
+SIP_FILL = "#e6e0f0"
+SIP_EDGE = "#8c7fb0"
+SIP_HATCH = ".."
+#: The district (or town) highlighted on locator insets and the atlas.
+HIGHLIGHT = "#c0392b"
+#: Schematic split line inside a town between two functional zones (an assumption).
+SPLIT_LINE = "#404040"
+#: Default qualitative colour map for categorical thematic maps.
+QUALITATIVE_CMAP = "Set2"
+#: Matplotlib marker of each place category (colours and labels: PLACE_CATEGORIES).
+PLACE_MARKERS: dict[str, str] = {
+    "cultural_tourism_cluster": "*",
+    "homestay_village": "^",
+    "industrial_park": "s",
+    "logistics": "X",
+    "heritage": "D",
+    "museum": "p",
+    "park": "o",
+    "scenic_area": "h",
+    "sports": "v",
+    "hospital": "P",
+    "education": "8",
+    "admin": "H",
+    "other": "o",
+}
+
 #: Display names of columns (snake_case in code, Chinese in figures and reports).
 COLUMN_LABELS: dict[str, tuple[str, str]] = {
     "code": ("区划代码", "NBS code"),
@@ -102,3 +134,83 @@ def label(column: str, lang: str = "zh") -> str:
     """Return the display name of a column in Chinese (``zh``) or English (``en``)."""
     zh, en = COLUMN_LABELS.get(column, (column, column))
     return zh if lang == "zh" else en
+
+
+#: Place categories (places layer): key -> (Chinese label, English label, marker colour).
+PLACE_CATEGORIES: dict[str, tuple[str, str, str]] = {
+    "admin": ("行政机构", "Administration", "#252525"),
+    "industrial_park": ("产业园区", "Industrial park", "#6a51a3"),
+    "logistics": ("物流枢纽", "Logistics hub", "#807dba"),
+    "heritage": ("文物古迹", "Heritage site", "#8c510a"),
+    "museum": ("博物馆", "Museum", "#bf812d"),
+    "cultural_tourism_cluster": ("文旅集聚区", "Culture-tourism cluster", "#dd3497"),
+    "scenic_area": ("风景名胜区", "Scenic area", "#238443"),
+    "park": ("公园", "Park", "#78c679"),
+    "homestay_village": ("民宿村落", "Homestay village", "#fe9929"),
+    "hospital": ("医疗机构", "Hospital", "#e31a1c"),
+    "education": ("教育机构", "Education", "#2171b5"),
+    "sports": ("体育设施", "Sports facility", "#41b6c4"),
+    "other": ("其他", "Other", "#737373"),
+}
+#: Site-check statuses: key -> (Chinese label, English label); colours in SITE_STATUS_COLOURS.
+SITE_STATUS_LABELS: dict[str, tuple[str, str]] = {
+    "ok": ("通过", "OK"),
+    "flagged": ("需关注", "Flagged"),
+    "outside_district": ("不在吴中区内", "Outside the district"),
+    "in_taihu_water": ("位于太湖水域", "In Taihu waters"),
+    "invalid_coordinates": ("坐标无效", "Invalid coordinates"),
+    "invalid_geometry": ("几何无效", "Invalid geometry"),
+}
+#: Fallback colour of a site-check status not listed in SITE_STATUS_COLOURS.
+SITE_STATUS_UNKNOWN = "#000000"
+#: Colour of layers a caller adds to a web map (``extra_layers``) without a style of its own.
+EXTRA_LAYER = "#e6550d"
+#: Web map chrome (panels, text, warning banner); map content colours are the entries above.
+WEB_UI: dict[str, str] = {
+    "background": "#ececec",
+    "panel": "#ffffff",
+    "text": "#252525",
+    "muted": "#636363",
+    "rule": "#d9d9d9",
+    "warning_fill": "#fff3cd",
+    "warning_edge": "#d95f02",
+    "warning_text": "#7f2704",
+}
+#: Matplotlib colormap of choropleth classes, shared by the static thematic map and the web map.
+CHOROPLETH_CMAP = "YlOrRd"
+#: Outline of "no data" areas in choropleths (fill NO_DATA, hatched NO_DATA_HATCH).
+NO_DATA_EDGE = "#969696"
+
+
+def choropleth_colours(k: int, cmap: str = CHOROPLETH_CMAP) -> list[str]:
+    """Return ``k`` hex colours, lightest first, for choropleth classes (same in every output)."""
+    from matplotlib import colormaps
+    from matplotlib.colors import to_hex
+
+    if k < 1:
+        raise ValueError(f"choropleth needs at least one class, got k={k}")
+    colormap = colormaps[cmap]
+    # i / (k - 1): the positions geopandas gives classes 0..k-1 with ``scheme=``.
+    return [to_hex(colormap(i / (k - 1) if k > 1 else 0.0)) for i in range(k)]
+
+
+#: Service areas (coverage maps): fill, outline, and facility markers.
+SERVICE_AREA = "#3182bd"
+SERVICE_AREA_EDGE = "#08519c"
+FACILITY = "#08306b"
+
+#: Indicator progress status colours (charts, tables).
+INDICATOR_STATUS_COLOURS: dict[str, str] = {
+    "achieved": SITE_STATUS_COLOURS["ok"],
+    "on_track": SUBREGIONS["东部片区"][2],
+    "behind": SITE_STATUS_COLOURS["invalid_coordinates"],
+    "no_data": CONTEXT_EDGE,
+    "not_comparable": CONTEXT_FILL,
+}
+#: Basis of an indicator's actual value -> (colour, marker, filled marker).
+INDICATOR_BASIS_STYLE: dict[str, tuple[str, str, bool]] = {
+    "final": (DISTRICT_EDGE, "o", True),
+    "revised": (ZONES["先进制造轴"][2], "s", True),
+    "preliminary": (SUBREGIONS["东部片区"][2], "o", False),
+    "inferred": (CONTEXT_EDGE, "D", False),
+}

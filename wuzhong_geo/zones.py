@@ -16,6 +16,10 @@ from wuzhong_geo.settings import ANALYSIS_CRS, STORAGE_CRS
 from wuzhong_geo.style import SUBREGIONS, ZONES
 
 
+#: Grid (metres, analysis CRS) the parts of split towns are snapped to.
+SPLIT_GRID_M = 1.0
+
+
 class ZoneRuleError(InputError):
     """A zone split rule does not fit the plan's membership or leaves a zone empty."""
 
@@ -73,7 +77,9 @@ def town_zone_parts(
                     f"rule for {town.code} ({town.name}) assigns {sorted(rule.zones)}, but the plan "
                     f"puts the town in {sorted(part['zone'])}"
                 )
-            pieces = split_town(town.geometry, rule, shore)
+            # Snapping to a 1 m grid removes the zero-width spikes an intersection can leave.
+            pieces = {z: shapely.set_precision(g, SPLIT_GRID_M) for z, g in
+                      split_town(town.geometry, rule, shore).items()}
             assumption = rule.assumption
         for zone, geom in pieces.items():
             wording = member.loc[member["zone"] == zone, "plan_wording"].iloc[0]

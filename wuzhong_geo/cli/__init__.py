@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
+from wuzhong_geo.cli import all as _all  # noqa: F401  (registers the main job)
+from wuzhong_geo.cli import check as _check  # noqa: F401  (registers the command)
+from wuzhong_geo.cli import indicators as _indicators  # noqa: F401  (registers indicators, join)
 from wuzhong_geo.cli import layers as _layers  # noqa: F401  (registers the command)
+from wuzhong_geo.cli import maps as _maps  # noqa: F401  (registers maps, atlas)
+from wuzhong_geo.cli import network as _network  # noqa: F401  (osm fetch/import, coverage)
+from wuzhong_geo.cli import raster as _raster  # noqa: F401  (rasterize, zonal)
+from wuzhong_geo.cli import webmap as _webmap  # noqa: F401  (registers the command)
 from wuzhong_geo.cli.app import app
 
 

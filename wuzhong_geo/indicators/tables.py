@@ -74,7 +74,8 @@ INDICATOR_COLUMN_LABELS: dict[str, tuple[str, str]] = {
     "latest_value": ("最新值", "Latest value"),
     "latest_basis": ("最新值口径", "Latest basis"),
     "expected_value": ("按线性进度应达", "Straight-line expectation"),
-    "gap": ("差距", "Gap"),
+    "gap_to_target": ("与目标差距", "Gap to target"),
+    "gap_to_trajectory": ("与线性进度差距", "Gap to straight-line path"),
     "growth_years": ("增速年份", "Years with growth"),
     "avg_growth_pct": ("年均增速（%）", "Average growth (%)"),
     "required_growth_pct": ("达标所需年均增速（%）", "Growth needed (%)"),
@@ -176,9 +177,13 @@ def _validate(schema: pa.DataFrameSchema, frame: pd.DataFrame, path: Path) -> pd
     try:
         return schema.validate(frame, lazy=True)
     except pa.errors.SchemaErrors as exc:
-        cases = exc.failure_cases.head(8)
-        lines = [f"  column {r.column}, check {r.check}, row {r.index}: {r.failure_case!r}"
-                 for r in cases.itertuples()]
+        lines = []
+        for check, group in exc.failure_cases.groupby("check", sort=False):
+            lines_no = sorted({int(i) + 2 for i in group["index"].dropna()})
+            columns = group["column"].dropna().unique()
+            where = f"column {columns[0]}" if len(columns) == 1 else "row"
+            example = f", e.g. {group['failure_case'].iloc[0]!r}" if len(columns) == 1 else ""
+            lines.append(f"  {where}: {check} fails on line(s) {lines_no[:8]}{example}")
         raise InputError(f"{path} does not match the indicator schema:\n" + "\n".join(lines)) from exc
 
 

@@ -1,0 +1,605 @@
+"""The site-check report: one self-contained Chinese HTML page (tables + maps as inline PNG).
+
+Everything the input supplies (names, columns, messages) is escaped with :func:`html.escape`.
+Maps: one overview map of all sites, plus one small map per flagged site when there are at most
+:data:`MAX_SITE_MAPS` of them (more would make the page heavy; the overview then numbers them).
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+
+from wuzhong_geo import layers
+from wuzhong_geo.rules import SEVERITY_LABELS
+from wuzhong_geo.settings import ANALYSIS_CRS, STORAGE_CRS
+from wuzhong_geo.style import (
+    DISTRICT_EDGE,
+    INFRASTRUCTURE_KINDS,
+    SCHEMATIC_NOTE_ZH,
+    SITE_STATUS_COLOURS,
+    TOWN_EDGE,
+    WATER,
+    WATER_EDGE,
+    ZONES,
+)
+
+try:  # added to style.py by the web-map work; fall back to local labels if absent
+    from wuzhong_geo.style import SITE_STATUS_LABELS
+except ImportError:  # pragma: no cover
+    SITE_STATUS_LABELS = {}
+
+#: Per-site maps are drawn when at most this many sites are flagged.
+MAX_SITE_MAPS = 12
+#: Rows listed in the flagged / problem tables (the full lists are in results.xlsx).
+MAX_TABLE_ROWS = 300
+#: Sites plotted on the overview map (a sample beyond this; counts stay exact).
+MAX_MAP_POINTS = 200_000
+
+STATUS_ZH = {
+    "ok": "通过",
+    "outside_district": "不在吴中区内",
+    "in_taihu_water": "位于太湖水域",
+    "invalid_coordinates": "坐标无效",
+    "invalid_geometry": "几何无效",
+    "flagged": "需关注",
+}
+STATUS_ZH.update({k: v[0] for k, v in SITE_STATUS_LABELS.items()})
+
+
+@dataclass
+class ReportData:
+    """What the report needs, collected chunk by chunk (bounded in size)."""
+
+    name_col: str | None = None
+    points: list[pd.DataFrame] = field(default_factory=list)
+    n_points: int = 0
+    shapes: list[gpd.GeoDataFrame] = field(default_factory=list)
+    n_shapes: int = 0
+    flagged: list[pd.DataFrame] = field(default_factory=list)
+    n_flagged: int = 0
+    problems: list[pd.DataFrame] = field(default_factory=list)
+    n_problems: int = 0
+    site_geoms: list[gpd.GeoDataFrame] = field(default_factory=list)
+
+    def add(self, sites: gpd.GeoDataFrame) -> None:
+        """Keep what the report shows from one chunk of results."""
+        name = (
+            sites[self.name_col].astype("string")
+            if self.name_col in sites
+            else pd.Series(pd.NA, index=sites.index)
+        )
+        slim = pd.DataFrame(
+            {
+                "row_id": sites["row_id"],
+                "site_name": name,
+                "status": sites["status"],
+                "name": sites["name"],
+                "functional_zone": sites["functional_zone"],
+                "flag_level": sites["flag_level"],
+                "flags": sites["flags"],
+                "flag_notes": sites["flag_notes"],
+                "message": sites["message"],
+                "lon": sites["wgs84_lon"],
+                "lat": sites["wgs84_lat"],
+            }
+        )
+        room = MAX_MAP_POINTS - self.n_points
+        if room > 0:
+            self.points.append(
+                slim.loc[
+                    slim["lon"].notna(), ["row_id", "status", "flag_level", "lon", "lat"]
+                ].head(room)
+            )
+            self.n_points += len(self.points[-1])
+        non_point = sites[sites["geometry_type"].isin(["line", "polygon"]) & sites.geometry.notna()]
+        if len(non_point) and self.n_shapes < 2000:
+            self.shapes.append(
+                non_point[["row_id", "status", "flag_level", "geometry"]].head(2000 - self.n_shapes)
+            )
+            self.n_shapes += len(self.shapes[-1])
+        flagged = slim[slim["flag_level"].astype(str) != ""]
+        self.n_flagged += len(flagged)
+        room = MAX_TABLE_ROWS - sum(len(f) for f in self.flagged)
+        if room > 0 and len(flagged):
+            self.flagged.append(flagged.head(room))
+        geoms = sites.loc[flagged.index].head(
+            MAX_SITE_MAPS + 1 - sum(len(g) for g in self.site_geoms)
+        )
+        if len(geoms):
+            self.site_geoms.append(
+                geoms[["row_id", "geometry", "flag_level", "status"]].assign(
+                    site_name=name.loc[geoms.index]
+                )
+            )
+        problems = slim[~slim["status"].isin(["ok"])]
+        self.n_problems += len(problems)
+        room = MAX_TABLE_ROWS - sum(len(f) for f in self.problems)
+        if room > 0 and len(problems):
+            self.problems.append(problems.head(room))
+
+
+def _e(value) -> str:
+    if value is None or (isinstance(value, float) and np.isnan(value)) or value is pd.NA:
+        return ""
+    try:
+        if pd.isna(value):
+            return ""
+    except (TypeError, ValueError):
+        pass
+    return html.escape(str(value))
+
+
+class _num(str):
+    """A table cell aligned right."""
+
+
+def _table(headers: list[str], rows: list[list], cls: str = "") -> str:
+    head = "".join(f"<th>{_e(h)}</th>" for h in headers)
+    body = "".join(
+        "<tr>"
+        + "".join(
+            f"<td class='num'>{c}</td>" if isinstance(c, _num) else f"<td>{c}</td>" for c in row
+        )
+        + "</tr>"
+        for row in rows
+    )
+    return f'<table class="{cls}"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
+
+
+def _counts_table(
+    counts: dict, label: str, total: int, labels: dict | None = None, colours: dict | None = None
+) -> str:
+    if not counts:
+        return "<p class='muted'>（无）</p>"
+    rows = []
+    for key, n in counts.items():
+        name = (labels or {}).get(key, key)
+        swatch = (
+            f'<span class="sw" style="background:{colours[key]}"></span>'
+            if colours and key in colours
+            else ""
+        )
+        rows.append([swatch + _e(name), _num(f"{n:,}"), _num(f"{100 * n / max(total, 1):.1f}%")])
+    return _table([label, "数量", "占比"], rows, "counts")
+
+
+def _png(fig) -> str:
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=fig.dpi, bbox_inches="tight")
+    import matplotlib.pyplot as plt
+
+    plt.close(fig)
+    return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
+
+
+@lru_cache(maxsize=4)
+def _base_layers_cached(boundaries: str | None):
+    zones = layers.functional_zones().to_crs(ANALYSIS_CRS)
+    towns = layers.towns().to_crs(ANALYSIS_CRS)
+    taihu = layers.taihu_full().to_crs(ANALYSIS_CRS)
+    district = layers.district().to_crs(ANALYSIS_CRS)
+    return zones, towns, taihu, district
+
+
+def _base_layers():
+    active = layers.active_boundaries()
+    return _base_layers_cached(str(active) if active else None)
+
+
+def _path(geom):
+    """A matplotlib Path of a (multi)polygon, rings oriented so holes stay empty."""
+    from matplotlib.path import Path as MplPath
+
+    verts, codes = [], []
+    for poly in shapely.get_parts(shapely.orient_polygons(geom)):
+        for ring in [poly.exterior, *poly.interiors]:
+            xy = np.asarray(ring.coords)
+            if len(xy) < 3:
+                continue
+            verts.append(xy)
+            codes.append(
+                np.r_[MplPath.MOVETO, np.full(len(xy) - 2, MplPath.LINETO), MplPath.CLOSEPOLY]
+            )
+    if not verts:
+        return None
+    return MplPath(np.concatenate(verts), np.concatenate(codes).astype(np.uint8))
+
+
+def _fill(ax, geoms, **kwargs) -> None:
+    """Fill polygons without geopandas' plotting (which redraws the whole figure per call)."""
+    from matplotlib.collections import PathCollection
+
+    paths = [
+        p for p in (_path(g) for g in geoms if g is not None and not g.is_empty) if p is not None
+    ]
+    if paths:
+        ax.add_collection(PathCollection(paths, **kwargs))
+
+
+def _lines(ax, geoms, **kwargs) -> None:
+    """Draw lines and polygon outlines as one LineCollection."""
+    from matplotlib.collections import LineCollection
+
+    segs = []
+    for g in geoms:
+        if g is None or g.is_empty:
+            continue
+        if g.geom_type in ("Polygon", "MultiPolygon"):
+            g = g.boundary
+        for part in shapely.get_parts(g):
+            if part.geom_type in ("LineString", "LinearRing"):
+                segs.append(np.asarray(part.coords))
+            elif part.geom_type == "MultiLineString":
+                segs.extend(np.asarray(x.coords) for x in part.geoms)
+    if segs:
+        ax.add_collection(LineCollection(segs, **kwargs))
+
+
+def _draw_base(ax, zones, towns, taihu, district, infra=None, labels: bool = False) -> None:
+    _fill(ax, taihu.geometry, facecolor=WATER, edgecolor=WATER_EDGE, linewidth=0.4, zorder=1)
+    for _, row in zones.iterrows():
+        _fill(
+            ax, [row.geometry], facecolor=ZONES[row["zone"]][2], alpha=0.18, linewidth=0, zorder=2
+        )
+    _lines(ax, towns.geometry, colors=TOWN_EDGE, linewidths=0.4, zorder=3)
+    _lines(ax, district.geometry, colors=DISTRICT_EDGE, linewidths=0.9, zorder=4)
+    if infra is not None and len(infra):
+        for kind, group in infra.groupby("kind"):
+            style = INFRASTRUCTURE_KINDS.get(kind)
+            if style is None:
+                continue
+            lines = group[group.geom_type.isin(["LineString", "MultiLineString"])]
+            _lines(
+                ax, lines.geometry, colors=style[2], linewidths=max(style[3] * 0.6, 0.6), zorder=5
+            )
+    if labels:
+        for _, row in towns.iterrows():
+            p = row.geometry.representative_point()
+            ax.annotate(
+                row["short_name"],
+                (p.x, p.y),
+                fontsize=6,
+                color="#444444",
+                ha="center",
+                zorder=6,
+                annotation_clip=True,
+            )
+    ax.set_axis_off()
+
+
+def _overview_map(data: ReportData, number_flagged: bool) -> str:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from matplotlib.lines import Line2D
+
+    from wuzhong_geo.fonts import use_cjk_font
+
+    use_cjk_font()
+    zones, towns, taihu, district = _base_layers()
+    fig, ax = plt.subplots(figsize=(8.2, 6.4), dpi=100)
+    _draw_base(ax, zones, towns, taihu, district, labels=True)
+    minx, miny, maxx, maxy = district.total_bounds
+    pts = (
+        pd.concat(data.points, ignore_index=True)
+        if data.points
+        else pd.DataFrame(columns=["row_id", "status", "flag_level", "lon", "lat"])
+    )
+    handles = []
+    if len(pts):
+        gs = gpd.GeoSeries(gpd.points_from_xy(pts["lon"], pts["lat"]), crs=STORAGE_CRS).to_crs(
+            ANALYSIS_CRS
+        )
+        x, y = gs.x.to_numpy(), gs.y.to_numpy()
+        key = np.where(
+            (pts["status"] == "ok") & (pts["flag_level"].astype(str) != ""),
+            "flagged",
+            pts["status"],
+        )
+        size = 9 if len(pts) < 2000 else (3 if len(pts) < 30000 else 0.6)
+        for status in ["ok", "outside_district", "in_taihu_water", "invalid_geometry", "flagged"]:
+            sel = key == status
+            if sel.any():
+                colour = SITE_STATUS_COLOURS.get(status, "#000000")
+                ax.scatter(
+                    x[sel],
+                    y[sel],
+                    s=size,
+                    c=colour,
+                    edgecolors="none" if size < 5 else "#333333",
+                    linewidths=0.3,
+                    zorder=8 if status == "flagged" else 7,
+                )
+                handles.append(
+                    Line2D(
+                        [],
+                        [],
+                        marker="o",
+                        linestyle="",
+                        color=colour,
+                        label=f"{STATUS_ZH.get(status, status)}（{int(sel.sum()):,}）",
+                    )
+                )
+        inside = (x > minx - 20000) & (x < maxx + 20000) & (y > miny - 20000) & (y < maxy + 20000)
+        if inside.any():
+            minx, maxx = min(minx, x[inside].min()), max(maxx, x[inside].max())
+            miny, maxy = min(miny, y[inside].min()), max(maxy, y[inside].max())
+        if number_flagged:
+            flagged = key == "flagged"
+            for rid, xi, yi in zip(pts.loc[flagged, "row_id"], x[flagged], y[flagged]):
+                ax.annotate(
+                    str(rid),
+                    (xi, yi),
+                    fontsize=6,
+                    xytext=(2, 2),
+                    textcoords="offset points",
+                    zorder=9,
+                )
+    if data.shapes:
+        shapes = pd.concat(data.shapes, ignore_index=True)
+        shapes = gpd.GeoDataFrame(shapes, geometry="geometry", crs=STORAGE_CRS).to_crs(ANALYSIS_CRS)
+        _lines(ax, shapes.geometry, colors="#111111", linewidths=0.8, zorder=7)
+    pad = 3000
+    ax.set_xlim(minx - pad, maxx + pad)
+    ax.set_ylim(miny - pad, maxy + pad)
+    ax.set_aspect("equal")
+    for zone, (_, _, colour) in ZONES.items():
+        handles.append(
+            Line2D([], [], marker="s", linestyle="", color=colour, alpha=0.5, label=zone)
+        )
+    ax.legend(handles=handles, loc="lower right", fontsize=7, frameon=True)
+    ax.set_title("项目位置总览（CGCS2000 / 3° 高斯-克吕格 CM 120E）", fontsize=10)
+    return _png(fig)
+
+
+def _site_maps(data: ReportData) -> list[tuple[str, str]]:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from wuzhong_geo.fonts import use_cjk_font
+
+    use_cjk_font()
+    if not data.site_geoms:
+        return []
+    sites = gpd.GeoDataFrame(
+        pd.concat(data.site_geoms, ignore_index=True), geometry="geometry", crs=STORAGE_CRS
+    )
+    sites = sites[sites.geometry.notna()].to_crs(ANALYSIS_CRS)
+    zones, towns, taihu, district = _base_layers()
+    infra = layers.infrastructure().to_crs(ANALYSIS_CRS)
+    out = []
+    for _, site in sites.iterrows():  # at most MAX_SITE_MAPS small figures
+        fig, ax = plt.subplots(figsize=(3.6, 3.0), dpi=90)
+        _draw_base(ax, zones, towns, taihu, district, infra=infra, labels=True)
+        geom = site.geometry
+        minx, miny, maxx, maxy = geom.bounds
+        half = max(maxx - minx, maxy - miny) / 2 + 1500
+        cx, cy = (minx + maxx) / 2, (miny + maxy) / 2
+        colour = SITE_STATUS_COLOURS["flagged"]
+        if geom.geom_type in ("Point", "MultiPoint"):
+            xy = shapely.get_coordinates(geom)
+            ax.scatter(
+                xy[:, 0], xy[:, 1], s=40, c=colour, edgecolors="#000000", linewidths=0.8, zorder=9
+            )
+        elif geom.geom_type in ("Polygon", "MultiPolygon"):
+            _fill(
+                ax,
+                [geom],
+                facecolor=colour,
+                edgecolor="#000000",
+                linewidth=1.0,
+                alpha=0.8,
+                zorder=9,
+            )
+        else:
+            _lines(ax, [geom], colors="#000000", linewidths=2.2, zorder=9)
+            _lines(ax, [geom], colors=colour, linewidths=1.4, zorder=10)
+        ax.set_xlim(cx - half, cx + half)
+        ax.set_ylim(cy - half, cy + half)
+        ax.set_aspect("equal")
+        title = f"#{site['row_id']} {site['site_name'] if pd.notna(site['site_name']) else ''}"
+        ax.set_title(title[:28], fontsize=8)
+        out.append((str(site["row_id"]), _png(fig)))
+    return out
+
+
+_CSS = """
+body{font-family:"Noto Sans CJK SC","Microsoft YaHei","PingFang SC",sans-serif;margin:24px auto;max-width:1100px;
+color:#252525;line-height:1.5;padding:0 16px}
+h1{font-size:22px;margin-bottom:4px}h2{font-size:18px;border-bottom:2px solid #d9d9d9;padding-bottom:4px;margin-top:28px}
+table{border-collapse:collapse;margin:8px 0;font-size:13px}th,td{border:1px solid #d9d9d9;padding:3px 8px;
+text-align:left;vertical-align:top}th{background:#f0f0f0}td:nth-child(n+2){word-break:break-all}
+td.num{text-align:right;white-space:nowrap}th{white-space:nowrap}.muted{color:#636363}.banner{background:#fff3cd;border-left:4px solid #d95f02;
+padding:8px 12px;color:#7f2704;margin:12px 0}.sw{display:inline-block;width:10px;height:10px;margin-right:6px;
+border:1px solid #555}.grid{display:flex;flex-wrap:wrap;gap:16px}.grid>div{flex:1 1 300px}
+.maps{display:flex;flex-wrap:wrap;gap:8px}.maps figure{margin:0}.maps figcaption{font-size:12px;color:#636363}
+.warning{color:#b30000;font-weight:bold}.note{color:#8c6d00}img{max-width:100%}
+"""
+
+
+def render_report(summary: dict, data: ReportData) -> str:
+    """Return the report as a self-contained HTML string."""
+    counts = summary["counts"]
+    total = summary["rows"]
+    info = summary["input"]
+    rules = summary["rules"]
+    parts = [
+        (
+            f"<!DOCTYPE html><html lang='zh-CN'><head><meta charset='utf-8'>"
+            f"<title>项目选址核查报告 — {_e(info['source'])}</title><style>{_CSS}</style></head><body>"
+        )
+    ]
+    parts.append(
+        f"<h1>项目选址核查报告</h1><p class='muted'>吴中区“十四五”规划空间结构 · 输入：{_e(info['source'])} · "
+        f"生成时间：{_e(summary['generated_at'])}</p>"
+    )
+    if summary["boundaries"] == "schematic":
+        parts.append(
+            f"<div class='banner'>{_e(SCHEMATIC_NOTE_ZH)} 核查结果仅供参考，规则命中为“需再看一眼”的提示，"
+            "不是审批结论。</div>"
+        )
+    else:
+        parts.append(
+            "<div class='banner'>使用用户提供的官方镇（街道）边界；功能区内部分界仍为本项目假设。"
+            "规则命中为提示，不是审批结论。</div>"
+        )
+    meta = [
+        ["输入文件", _e(info["source"])],
+        ["格式", _e(info["format"])],
+        ["编码", _e(info.get("encoding") or "—")],
+        ["坐标系", _e(info.get("crs") or "—")],
+        ["记录数", f"{total:,}"],
+        [
+            "名称列 / 类别列 / 所在镇列",
+            _e(
+                " / ".join(
+                    str(info.get(k) or "—") for k in ("name_col", "category_col", "town_col")
+                )
+            ),
+        ],
+        [
+            "点位缓冲",
+            _e(
+                f"{summary['options']['buffer_m']} 米"
+                if summary["options"].get("buffer_m")
+                else "无"
+            ),
+        ],
+        ["规则文件", _e(summary["options"]["rules"])],
+        ["镇界", _e(summary["boundaries"])],
+    ]
+    parts.append(_table(["项目", "内容"], meta))
+    notes = list(info.get("notes") or [])
+    if summary["coordinates"]["swapped"]:
+        notes.append(
+            f"{summary['coordinates']['swapped']:,} 条记录经纬度（或 X/Y）填反，已自动交换"
+        )
+    if summary["coordinates"]["dms"]:
+        notes.append(f"{summary['coordinates']['dms']:,} 条记录的坐标为度分秒，已换算为十进制度")
+    if info.get("renamed"):
+        notes.append(
+            "与结果字段重名的输入列已改名："
+            + "，".join(f"{k} → {v}" for k, v in info["renamed"].items())
+        )
+    if notes:
+        parts.append(
+            "<p>输入说明：</p><ul>" + "".join(f"<li>{_e(n)}</li>" for n in notes) + "</ul>"
+        )
+
+    parts.append("<h2>一、核查概况</h2><div class='grid'><div>")
+    parts.append(
+        "<h3>按状态</h3>"
+        + _counts_table(counts["status"], "状态", total, STATUS_ZH, SITE_STATUS_COLOURS)
+    )
+    parts.append("</div><div>")
+    level_labels = {"": "无提示", **{k: v[0] for k, v in SEVERITY_LABELS.items()}}
+    parts.append(
+        "<h3>按提示级别</h3>" + _counts_table(counts["flag_level"], "级别", total, level_labels)
+    )
+    parts.append("</div></div>")
+    parts.append("<h2>二、空间分布</h2><div class='grid'><div>")
+    parts.append("<h3>按功能区</h3>" + _counts_table(counts["functional_zone"], "功能区", total))
+    parts.append("<h3>按片区</h3>" + _counts_table(counts["subregion"], "片区", total))
+    parts.append("</div><div>")
+    parts.append("<h3>按镇（街道）</h3>" + _counts_table(counts["town"], "镇（街道）", total))
+    parts.append(
+        "<h3>按管理主体</h3>" + _counts_table(counts["management_zone"], "管理主体", total)
+    )
+    parts.append("</div></div>")
+
+    parts.append("<h2>三、规则命中</h2>")
+    rule_rows = []
+    for rule in rules["rules"]:
+        sev = rule["severity"]
+        rule_rows.append(
+            [
+                f"<code>{_e(rule['id'])}</code>",
+                f"<span class='{_e(sev)}'>{_e(SEVERITY_LABELS[sev][0])}</span>",
+                _e(rule["message"]),
+                _num(f"{counts['flags'].get(rule['id'], 0):,}"),
+            ]
+        )
+    parts.append(_table(["规则", "级别", "说明", "命中数"], rule_rows, "counts"))
+    parts.append(
+        f"<p class='muted'>规则来源：{_e(rules['source'])}（可信度：{_e(rules['confidence'])}）</p>"
+    )
+
+    parts.append(f"<h2>四、需关注的项目（{data.n_flagged:,}）</h2>")
+    if data.flagged:
+        flagged = pd.concat(data.flagged, ignore_index=True)
+        flagged["_rank"] = flagged["flag_level"].map({"warning": 0, "note": 1}).fillna(2)
+        flagged = flagged.sort_values(["_rank", "row_id"])
+        rows = [
+            [
+                _e(r.row_id),
+                _e(r.site_name),
+                _e(STATUS_ZH.get(r.status, r.status)),
+                _e(r.name),
+                _e(r.functional_zone),
+                f"<span class='{_e(r.flag_level)}'>{_e(SEVERITY_LABELS.get(r.flag_level, ('',))[0])}</span>",
+                _e(r.flag_notes),
+            ]
+            for r in flagged.itertuples()
+        ]
+        parts.append(_table(["行号", "名称", "状态", "镇（街道）", "功能区", "级别", "提示"], rows))
+        if data.n_flagged > len(flagged):
+            parts.append(
+                f"<p class='muted'>仅列出 {len(flagged):,} 条，完整列表见 results.xlsx（筛选 flag_level）。</p>"
+            )
+    else:
+        parts.append("<p>没有项目命中规则。</p>")
+
+    parts.append(f"<h2>五、数据与位置问题（{data.n_problems:,}）</h2>")
+    if data.problems:
+        problems = pd.concat(data.problems, ignore_index=True)
+        rows = [
+            [_e(r.row_id), _e(r.site_name), _e(STATUS_ZH.get(r.status, r.status)), _e(r.message)]
+            for r in problems.itertuples()
+        ]
+        parts.append(_table(["行号", "名称", "状态", "说明"], rows))
+        if data.n_problems > len(problems):
+            parts.append(
+                f"<p class='muted'>仅列出 {len(problems):,} 条，完整列表见 results.xlsx。</p>"
+            )
+    else:
+        parts.append("<p>所有记录均位于吴中区陆域，坐标与图形有效。</p>")
+
+    parts.append("<h2>六、地图</h2>")
+    per_site = 0 < data.n_flagged <= MAX_SITE_MAPS
+    parts.append(
+        f"<img alt='项目位置总览' src='{_overview_map(data, number_flagged=not per_site and data.n_flagged <= 300)}'>"
+    )
+    if per_site:
+        parts.append("<h3>需关注项目逐一示意</h3><div class='maps'>")
+        for row_id, uri in _site_maps(data):
+            parts.append(
+                f"<figure><img alt='行 {_e(row_id)}' src='{uri}'><figcaption>行号 {_e(row_id)}</figcaption></figure>"
+            )
+        parts.append("</div>")
+    elif data.n_flagged > MAX_SITE_MAPS:
+        parts.append(
+            f"<p class='muted'>需关注项目较多（{data.n_flagged:,} 个），只给出总览图"
+            f"{'（图中数字为行号）' if data.n_flagged <= 300 else ''}；逐个位置可在 results.gpkg 中查看。</p>"
+        )
+    parts.append(
+        "<h2>说明</h2><ul>"
+        "<li>面积、长度、距离均在 CGCS2000 / 3° 高斯-克吕格 CM 120E（EPSG:4549）中计算；1 公顷 = 10,000 m²，"
+        "1 亩 = 10,000/15 m²。</li>"
+        "<li>高德（GCJ-02）、百度（BD-09）坐标按公开算法转换为 WGS84（误差小于 1 米）。</li>"
+        "<li>“距太湖湖岸”指到太湖（含岛屿岸线）湖岸线的最短距离；规划基础设施为规划文本点名的项目，几何为示意。</li>"
+        "<li>完整结果：results.csv（UTF-8 BOM）、results.xlsx、results.gpkg；统计：summary.json。</li></ul>"
+    )
+    parts.append("</body></html>")
+    return "".join(parts)

@@ -1,0 +1,315 @@
+"""The site-check rule matrix: which sites deserve a second look, as an editable YAML file.
+
+The bundled default is ``data/plan/site_rules.yaml`` (documented there and in docs/check.md). A
+user's file has the same shape; an unknown key or value is an :class:`InputError` that names it.
+Rules are evaluated on whole columns (no per-row loops).
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from wuzhong_geo import plan
+from wuzhong_geo.errors import InputError
+from wuzhong_geo.settings import plan_dir
+from wuzhong_geo.style import INFRASTRUCTURE_KINDS, MANAGEMENT_ZONES, SUBREGIONS, ZONES
+
+Severity = Literal["note", "warning"]
+#: Severities from least to most serious (``flag_level`` is the most serious one that fired).
+SEVERITIES = ("note", "warning")
+SEVERITY_LABELS = {"note": ("提示", "Note"), "warning": ("警示", "Warning")}
+#: Statuses a site can have (see :mod:`wuzhong_geo.check`).
+SITE_STATUSES = (
+    "ok",
+    "outside_district",
+    "in_taihu_water",
+    "invalid_coordinates",
+    "invalid_geometry",
+)
+StatusName = Literal[SITE_STATUSES]  # type: ignore[valid-type]
+ZoneName = Literal[tuple(ZONES)]  # type: ignore[valid-type]
+ManagementZoneName = Literal[tuple(MANAGEMENT_ZONES)]  # type: ignore[valid-type]
+SubregionName = Literal[tuple(SUBREGIONS)]  # type: ignore[valid-type]
+InfrastructureKind = Literal[tuple(INFRASTRUCTURE_KINDS)]  # type: ignore[valid-type]
+GeometryKind = Literal["point", "line", "polygon"]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Category(_Strict):
+    """A project category: input category text containing any keyword belongs to it."""
+
+    label: str
+    keywords: list[str] = Field(min_length=1)
+
+
+class InfrastructureSettings(_Strict):
+    """Which infrastructure the nearest-feature distances are measured to."""
+
+    in_plan_only: bool = True
+    kinds: list[InfrastructureKind] = Field(default_factory=lambda: list(INFRASTRUCTURE_KINDS))
+
+
+class When(_Strict):
+    """Conditions of a rule; all given conditions must hold (lists: any value matches)."""
+
+    status: list[StatusName] | None = None
+    category: list[str] | None = None
+    geometry: list[GeometryKind] | None = None
+    functional_zone: list[ZoneName] | None = None
+    management_zone: list[ManagementZoneName] | None = None
+    subregion: list[SubregionName] | None = None
+    town: list[str] | None = None
+    taihu_shore_within_m: float | None = Field(default=None, gt=0)
+    taihu_shore_beyond_m: float | None = Field(default=None, ge=0)
+    infrastructure_within_m: dict[InfrastructureKind, float] | None = None
+    infrastructure_beyond_m: dict[InfrastructureKind, float] | None = None
+    area_ha_above: float | None = Field(default=None, ge=0)
+    area_ha_below: float | None = Field(default=None, gt=0)
+    length_m_above: float | None = Field(default=None, ge=0)
+    crosses_zone_boundary: bool | None = None
+    crosses_town_boundary: bool | None = None
+    partly_outside_district: bool | None = None
+    town_mismatch: bool | None = None
+    coordinates_swapped: bool | None = None
+
+    @field_validator("town")
+    @classmethod
+    def _towns_exist(cls, value: list[str] | None) -> list[str] | None:
+        if value is None:
+            return None
+        codes = []
+        for item in value:
+            code = plan.town_code(item)
+            if code is None:
+                raise ValueError(
+                    f"unknown town {item!r}: use a name such as 甪直镇 or a 9-digit code"
+                )
+            codes.append(code)
+        return codes
+
+
+class Rule(_Strict):
+    """One row of the matrix: when the conditions hold, the site gets the flag ``id``."""
+
+    id: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    severity: Severity
+    message: str
+    basis: str = ""
+    when: When
+
+    @model_validator(mode="after")
+    def _has_conditions(self) -> Rule:
+        if not any(v is not None for v in self.when.model_dump().values()):
+            raise ValueError(f"rule {self.id!r} has no condition under 'when'")
+        return self
+
+
+class RuleMatrix(_Strict):
+    """The whole rule file."""
+
+    version: Literal[1]
+    source: str
+    confidence: Literal["high", "medium", "low"]
+    infrastructure: InfrastructureSettings = Field(default_factory=InfrastructureSettings)
+    categories: dict[str, Category] = Field(default_factory=dict)
+    rules: list[Rule]
+
+    @model_validator(mode="after")
+    def _consistent(self) -> RuleMatrix:
+        seen = set()
+        for rule in self.rules:
+            if rule.id in seen:
+                raise ValueError(f"rule id {rule.id!r} is used twice")
+            seen.add(rule.id)
+            for cat in rule.when.category or []:
+                if cat not in self.categories:
+                    raise ValueError(
+                        f"rule {rule.id!r}: unknown category {cat!r}; defined: {sorted(self.categories)}"
+                    )
+        for key in self.categories:
+            if not re.fullmatch(r"[a-z][a-z0-9_]*", key):
+                raise ValueError(f"category key {key!r} must be snake_case ASCII")
+        return self
+
+
+def default_rules_path() -> Path:
+    """Return the bundled rule matrix ``data/plan/site_rules.yaml``."""
+    return plan_dir() / "site_rules.yaml"
+
+
+def _where(loc: tuple) -> str:
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out or "(top level)"
+
+
+def _explain(exc: ValidationError, source: str) -> str:
+    lines = []
+    for err in exc.errors():
+        where = _where(
+            tuple(p for p in err["loc"] if not (isinstance(p, str) and p.startswith("function-")))
+        )
+        if err["type"] == "extra_forbidden":
+            lines.append(f"{where}: 未知的键 / unknown key {err['loc'][-1]!r}")
+        elif err["type"] == "missing":
+            lines.append(f"{where}: 缺少必填项 / missing")
+        else:
+            value = err.get("input")
+            shown = f" (got {value!r})" if not isinstance(value, (dict, list)) else ""
+            lines.append(f"{where}: {err['msg']}{shown}")
+    return f"规则文件 {source} 有误 / invalid rule file {source}:\n  " + "\n  ".join(lines)
+
+
+def load_rules(path: str | Path | None = None) -> RuleMatrix:
+    """Load and validate a rule matrix YAML (default: the bundled one); InputError names any bad key."""
+    path = Path(path) if path else default_rules_path()
+    if not path.exists():
+        raise InputError(f"找不到规则文件 / rule file not found: {path}")
+    try:
+        with open(path, encoding="utf-8") as f:
+            data = yaml.safe_load(f)
+    except (yaml.YAMLError, UnicodeDecodeError) as exc:
+        raise InputError(
+            f"规则文件 {path.name} 不是有效的 UTF-8 YAML / not valid YAML: {exc}"
+        ) from None
+    return parse_rules(data, source=path.name)
+
+
+def parse_rules(data: object, source: str = "rules") -> RuleMatrix:
+    """Validate an already-loaded rule mapping."""
+    if not isinstance(data, dict):
+        raise InputError(f"规则文件 {source} 应为 YAML 映射（键: 值）/ must be a YAML mapping")
+    try:
+        return RuleMatrix.model_validate(data)
+    except ValidationError as exc:
+        raise InputError(_explain(exc, source)) from None
+
+
+def categorise(text: pd.Series, categories: dict[str, Category]) -> pd.Series:
+    """Return the first category whose keyword occurs in each text (NaN where none)."""
+    text = pd.Series(text).astype("string").fillna("")
+    out = pd.Series(pd.NA, index=text.index, dtype="string")
+    for key, cat in categories.items():
+        pattern = "|".join(re.escape(k) for k in cat.keywords)
+        hit = (
+            text.str.contains(pattern, case=False, regex=True).fillna(False).to_numpy(dtype=bool)
+            & out.isna().to_numpy()
+        )
+        out[hit] = key
+    return out
+
+
+def _any_of(series: pd.Series, values: list[str]) -> np.ndarray:
+    """Rows whose ``、``-joined list (e.g. every zone a polygon touches) contains any of ``values``."""
+    padded = "、" + series.astype("string").fillna("") + "、"
+    pattern = "|".join("、" + re.escape(v) + "、" for v in values)
+    return padded.str.contains(pattern, regex=True).fillna(False).to_numpy(dtype=bool)
+
+
+def _bool(series: pd.Series) -> np.ndarray:
+    return series.astype("boolean").fillna(False).to_numpy(dtype=bool)
+
+
+def rule_masks(matrix: RuleMatrix, sites: pd.DataFrame) -> dict[str, np.ndarray]:
+    """Evaluate every rule on the check columns of ``sites``; return rule id -> boolean mask."""
+    out = {}
+    n = len(sites)
+    for rule in matrix.rules:
+        w = rule.when
+        m = np.ones(n, dtype=bool)
+        statuses = w.status or ["ok"]
+        m &= sites["status"].isin(statuses).to_numpy()
+        if w.category is not None:
+            m &= sites["rule_category"].isin(w.category).fillna(False).to_numpy(dtype=bool)
+        if w.geometry is not None:
+            m &= sites["geometry_type"].isin(w.geometry).to_numpy(dtype=bool)
+        if w.functional_zone is not None:
+            m &= _any_of(sites["functional_zones"], w.functional_zone)
+        if w.management_zone is not None:
+            m &= _any_of(sites["management_zones"], w.management_zone)
+        if w.subregion is not None:
+            m &= sites["subregion"].isin(w.subregion).fillna(False).to_numpy(dtype=bool)
+        if w.town is not None:
+            m &= _any_of(sites["town_codes"], w.town)
+        shore = sites["taihu_shore_m"].astype(float).to_numpy()
+        with np.errstate(invalid="ignore"):
+            if w.taihu_shore_within_m is not None:
+                m &= shore <= w.taihu_shore_within_m
+            if w.taihu_shore_beyond_m is not None:
+                m &= shore > w.taihu_shore_beyond_m
+            if w.infrastructure_within_m is not None:
+                any_near = np.zeros(n, dtype=bool)
+                for kind, dist in w.infrastructure_within_m.items():
+                    col = f"dist_{kind}_m"
+                    if col in sites:
+                        any_near |= sites[col].astype(float).to_numpy() <= dist
+                m &= any_near
+            if w.infrastructure_beyond_m is not None:
+                for kind, dist in w.infrastructure_beyond_m.items():
+                    col = f"dist_{kind}_m"
+                    if col in sites:
+                        d = sites[col].astype(float).to_numpy()
+                        m &= np.isfinite(d) & (d > dist)
+            area = sites["area_ha"].astype(float).to_numpy()
+            if w.area_ha_above is not None:
+                m &= area > w.area_ha_above
+            if w.area_ha_below is not None:
+                m &= area < w.area_ha_below
+            if w.length_m_above is not None:
+                m &= sites["length_m"].astype(float).to_numpy() > w.length_m_above
+        for flag in (
+            "crosses_zone_boundary",
+            "crosses_town_boundary",
+            "partly_outside_district",
+            "coordinates_swapped",
+        ):
+            want = getattr(w, flag)
+            if want is not None:
+                m &= _bool(sites[flag]) == want
+        if w.town_mismatch is not None:
+            match = sites["town_match"].astype("boolean")
+            m &= (
+                (match.eq(False) if w.town_mismatch else match.eq(True))
+                .fillna(False)
+                .to_numpy(dtype=bool)
+            )
+        out[rule.id] = m
+    return out
+
+
+def apply_rules(matrix: RuleMatrix, sites: pd.DataFrame) -> pd.DataFrame:
+    """Return ``flags`` (rule ids, ``;``-joined), ``flag_level`` and ``flag_notes`` per site."""
+    n = len(sites)
+    flags = np.full(n, "", dtype=object)
+    notes = np.full(n, "", dtype=object)
+    level = np.zeros(n, dtype=np.int8)  # 0 none, 1 note, 2 warning
+    for rule in matrix.rules:
+        mask = rule_masks_single(matrix, rule, sites)
+        if not mask.any():
+            continue
+        sep = np.where(flags[mask] == "", "", ";")
+        flags[mask] = flags[mask] + sep + rule.id
+        nsep = np.where(notes[mask] == "", "", "；")
+        notes[mask] = notes[mask] + nsep + rule.message
+        level[mask] = np.maximum(level[mask], SEVERITIES.index(rule.severity) + 1)
+    labels = np.array(["", *SEVERITIES], dtype=object)
+    return pd.DataFrame(
+        {"flags": flags, "flag_level": labels[level], "flag_notes": notes}, index=sites.index
+    )
+
+
+def rule_masks_single(matrix: RuleMatrix, rule: Rule, sites: pd.DataFrame) -> np.ndarray:
+    """Evaluate one rule (see :func:`rule_masks`)."""
+    single = matrix.model_copy(update={"rules": [rule]})
+    return rule_masks(single, sites)[rule.id]

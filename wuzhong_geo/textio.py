@@ -1,0 +1,92 @@
+"""Text files from Chinese offices: detect UTF-8 (with or without BOM), GBK/GB18030, Big5, UTF-16."""
+
+from __future__ import annotations
+
+import codecs
+from pathlib import Path
+
+import charset_normalizer
+
+from wuzhong_geo.errors import InputError
+
+_BLOCK = 4 << 20
+_BOMS = (
+    (codecs.BOM_UTF8, "utf-8-sig"),
+    (codecs.BOM_UTF16_LE, "utf-16"),
+    (codecs.BOM_UTF16_BE, "utf-16"),
+)
+#: Candidates charset-normalizer arbitrates between once strict UTF-8 has failed.
+_LEGACY = ["gb18030", "big5"]
+
+
+def _decodes(path: Path, encoding: str) -> tuple[bool, int]:
+    """Strictly decode the whole file block by block; return (ok, byte offset of the first error)."""
+    decoder = codecs.getincrementaldecoder(encoding)(errors="strict")
+    offset = 0
+    with open(path, "rb") as f:
+        while True:
+            block = f.read(_BLOCK)
+            try:
+                decoder.decode(block, final=not block)
+            except UnicodeDecodeError as exc:
+                return False, offset + exc.start
+            if not block:
+                return True, -1
+            offset += len(block)
+
+
+def _line_of(path: Path, offset: int) -> int:
+    with open(path, "rb") as f:
+        return f.read(offset).count(b"\n") + 1
+
+
+def detect_encoding(path: str | Path) -> str:
+    """Return the Python codec of a text file, or raise InputError if it is not consistent text.
+
+    Order: byte-order mark, strict UTF-8, then charset-normalizer choosing between GB18030 (a
+    superset of GBK/GB2312) and Big5; the choice is verified by decoding the whole file.
+    """
+    path = Path(path)
+    with open(path, "rb") as f:
+        head = f.read(1 << 20)
+    if not head:
+        raise InputError(f"{path.name}: 文件为空 / the file is empty")
+    for bom, codec in _BOMS:
+        if head.startswith(bom):
+            return codec
+    ok, _ = _decodes(path, "utf-8")
+    if ok:
+        return "utf-8"
+    best = charset_normalizer.from_bytes(head, cp_isolation=_LEGACY).best()
+    candidates = ([best.encoding] if best is not None else []) + [
+        c for c in _LEGACY if best is None or c != best.encoding
+    ]
+    first_error = None
+    for codec in candidates:
+        ok, offset = _decodes(path, codec)
+        if ok:
+            return codec
+        if codec == "gb18030":
+            first_error = offset
+    where = (
+        f"（第 {_line_of(path, first_error)} 行附近 / near line {_line_of(path, first_error)}）"
+        if first_error
+        else ""
+    )
+    raise InputError(
+        f"{path.name}: 无法识别文件编码{where}：既不是 UTF-8 也不是 GBK/GB18030，可能混合了两种编码或不是文本文件。"
+        "请在 Excel 中“另存为 CSV UTF-8”后重试，或用 --encoding 指定。 / cannot detect the encoding "
+        "(not UTF-8, not GBK/GB18030; mixed encodings or not a text file?). Save as 'CSV UTF-8' or pass --encoding."
+    )
+
+
+def read_text(path: str | Path, encoding: str | None = None) -> tuple[str, str]:
+    """Return ``(text, encoding)`` of a text file, detecting the encoding unless given."""
+    path = Path(path)
+    codec = encoding or detect_encoding(path)
+    try:
+        return path.read_text(encoding=codec), codec
+    except (UnicodeDecodeError, LookupError) as exc:
+        raise InputError(
+            f"{path.name}: 不能按 {codec} 解码 / cannot decode as {codec}: {exc}"
+        ) from None
