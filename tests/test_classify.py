@@ -17,7 +17,6 @@ from wuzhong_geo.errors import InputError
 from wuzhong_geo.settings import ANALYSIS_CRS, CGCS2000_GEOGRAPHIC
 from wuzhong_geo.style import ZONES
 
-
 # --- the reference: plain shapely predicates on the published layers, point by point rule -------
 
 def reference_frame(lon, lat) -> pd.DataFrame:
@@ -45,9 +44,9 @@ def reference_frame(lon, lat) -> pd.DataFrame:
         own = parts[parts["code"] == town["code"]]
         zone = np.full(sel.size, None, dtype=object)
         for part in own.itertuples():
-            hit = (zone == None) & shapely.intersects(part.geometry, points[sel])  # noqa: E711
+            hit = (zone == None) & shapely.intersects(part.geometry, points[sel])
             zone[hit] = part.zone
-        rest = np.flatnonzero(zone == None)  # noqa: E711
+        rest = np.flatnonzero(zone == None)
         if rest.size:  # a seam between the town's border and its parts: the nearest part
             dist = np.stack([shapely.distance(g, points[sel[rest]]) for g in own.geometry])
             zone[rest] = own["zone"].to_numpy()[dist.argmin(axis=0)]
@@ -315,3 +314,22 @@ def test_lookup_follows_official_boundaries(tmp_path):
 
 def test_lookup_is_built_once(units):
     assert classify._lookup(units) is classify._lookup(unit_polygons())
+
+
+def test_lookup_follows_zone_rules(tmp_path):
+    from shapely.geometry import box
+
+    from wuzhong_geo.settings import plan_dir
+
+    yuexi = layers.towns().set_index("code").geometry["320506003"]
+    point = yuexi.intersection(box(120.565, 31.0, 120.585, 31.4)).representative_point()
+    assert classify_points([point.x], [point.y])["functional_zone"].iloc[0] == "先进制造轴"
+    text = (plan_dir() / "zone_split_rules.yaml").read_text(encoding="utf-8")
+    moved = text.replace("[[120.590, 31.10], [120.590, 31.35]]", "[[120.560, 31.10], [120.560, 31.35]]")
+    assert moved != text
+    path = tmp_path / "rules.yaml"
+    path.write_text(moved, encoding="utf-8")
+    layers.use_zone_rules(path)
+    assert classify_points([point.x], [point.y])["functional_zone"].iloc[0] == "中心城市核"
+    layers.use_zone_rules(None)
+    assert classify_points([point.x], [point.y])["functional_zone"].iloc[0] == "先进制造轴"

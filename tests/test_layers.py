@@ -174,8 +174,12 @@ def test_layers_are_copies_not_shared_state():
     assert layers.towns().loc[0, "name"] != "changed"
 
 
-def test_split_parts_have_no_zero_width_spikes():
+def test_split_parts_have_no_zero_width_spikes_and_tile_their_town():
     parts = layers.town_zone_parts().to_crs(ANALYSIS_CRS)
+    towns = layers.towns().to_crs(ANALYSIS_CRS).set_index("code")
     for row in parts.itertuples():
-        opened = row.geometry.buffer(-0.5).buffer(0.5)
-        assert row.geometry.length - opened.length < 50, f"{row.name} / {row.zone} has a thin spike"
+        opened = row.geometry.buffer(-0.5, join_style="mitre").buffer(0.5, join_style="mitre")
+        assert row.geometry.length - opened.length < 1, f"{row.name} / {row.zone} has a thin spike"
+    for code, group in parts.groupby("code"):
+        seams = group.geometry.union_all().symmetric_difference(towns.geometry[code]).area
+        assert seams < 1.0, f"{code}: parts leave {seams:.2f} m² of seams"

@@ -246,7 +246,10 @@ def test_hillshade_drawn_under_labels(monkeypatch, tmp_path):
     def fake_hillshade(dem_path, bounds, resolution_m=30.0):
         calls.append((dem_path, bounds))
         xmin, ymin, xmax, ymax = bounds
-        return np.linspace(0, 1, 400).reshape(20, 20), (xmin, xmax, ymin, ymax)
+        shade = np.full((20, 20), np.sin(np.radians(45.0)))  # flat ground: fully transparent
+        shade[10:] = np.linspace(0, 1, 200).reshape(10, 20)  # slopes: shadow to sunlit
+        shade[0, 0] = np.nan  # outside the DEM
+        return shade, (xmin, xmax, ymin, ymax)
 
     monkeypatch.setattr("wuzhong_geo.raster.hillshade", fake_hillshade)
     from wuzhong_geo.maps.standard import area_choropleth_map

@@ -99,9 +99,21 @@ def dask_client(scheduler: str | None = None, n_workers: int = LOCAL_WORKERS) ->
     """Yield a ``distributed.Client`` to ``scheduler``, or to a new local cluster of worker processes."""
     from distributed import Client, LocalCluster
 
+    # distributed logs every worker start and stop at INFO; show them only with --verbose.
+    dist_log = logging.getLogger("distributed")
+    level = dist_log.level
+    if logging.getLogger().getEffectiveLevel() > logging.INFO:
+        dist_log.setLevel(logging.WARNING)
+    try:
+        yield from _clients(scheduler, n_workers, Client, LocalCluster)
+    finally:
+        dist_log.setLevel(level)
+
+
+def _clients(scheduler: str | None, n_workers: int, Client, LocalCluster) -> Iterator:
     if scheduler:
         try:
-            client = Client(scheduler, timeout="20s")
+            client = Client(scheduler, timeout="10s")
         except (OSError, TimeoutError) as exc:
             raise InputError(f"无法连接 Dask 调度器 {scheduler!r} / cannot reach the Dask scheduler: {exc}. "
                              "Check the address (tcp://host:8786), or omit --scheduler for a local cluster."
@@ -112,7 +124,7 @@ def dask_client(scheduler: str | None = None, n_workers: int = LOCAL_WORKERS) ->
             client.close()
         return
     cluster = LocalCluster(n_workers=n_workers, threads_per_worker=1, processes=True,
-                           dashboard_address=None)
+                           dashboard_address=":0")  # any free port: never clash with a running one
     client = Client(cluster)
     try:
         yield client
@@ -177,8 +189,7 @@ def read_input(source: str | Path, partitions: int | None = None, encoding: str 
 # --- per partition ----------------------------------------------------------------------------------
 
 def _active_zone_rules() -> str | None:
-    # layers has no public getter for the zone rules in use (see the report); read its state.
-    value = getattr(layers, "_state", {}).get("zone_rules")
+    value = layers.active_zone_rules()
     return str(value) if value else None
 
 
@@ -336,8 +347,8 @@ def check_dask(
     head = frame.head(1000, compute=True)
     if len(head) == 0:
         raise InputError(f"{source}: 没有数据行 / the input has no rows")
-    read_options = dict(crs=crs, lon_col=lon_col, lat_col=lat_col, name_col=name_col,
-                        category_col=category_col, town_col=town_col)
+    read_options = {"crs": crs, "lon_col": lon_col, "lat_col": lat_col, "name_col": name_col,
+                    "category_col": category_col, "town_col": town_col}
     # Points mode needs only the reader's decisions; full mode the whole check context.
     run = check.open_check(head, buffer_m=buffer_m, rules=rules, **read_options) if mode == "full" else None
     info = run.info if run else inputs.open_input(head, **read_options).info
@@ -405,8 +416,8 @@ def _run(frame, head, job: _Job, client, source, out_dir: Path, scheduler, run, 
                                  align_dataframes=False).compute()
     timing["check_and_write"] = time.perf_counter() - t
     counters: dict[str, Counter] = {}
-    for key, group in table.groupby("key"):
-        counters[key] = Counter(dict(zip(group["value"], group["count"].astype(int))))
+    for (key, value), n in table.groupby(["key", "value"])["count"].sum().items():
+        counters.setdefault(key, Counter())[value] = int(n)
     summary = _summary(counters, job, run, source, frame.npartitions, scheduler, client)
     summary["timing_s"] = {k: round(v, 2) for k, v in timing.items()}
     summary["timing_s"]["total"] = round(time.perf_counter() - started, 2)
@@ -423,7 +434,7 @@ def _summary(c: dict[str, Counter], job: _Job, run, source, n_parts: int, schedu
     info["rows"] = rows
     info["source"] = str(source)
     info["format"] = job.source_format
-    get = lambda key: c.get(key, Counter())  # noqa: E731
+    get = lambda key: c.get(key, Counter())
     counts = {
         "status": _ordered(get("status"), list(SITE_STATUSES)),
         "flag_level": _ordered(get("flag_level"), ["warning", "note", ""]),

@@ -19,9 +19,9 @@ The rule (closed polygons: a boundary belongs to the polygon)
 3. Functional zone: a town wholly in one zone has that zone.  In a town the plan splits, the
    first part of *that town* (:func:`wuzhong_geo.layers.town_zone_parts`, zones in plan order
    中心城市核, 先进制造轴, 生态文旅带) whose closed polygon contains the point; if none does, the
-   part of that town nearest to the point.  (The parts are split in EPSG:4549, snapped to a 1 m
-   grid and stored in EPSG:4326, so they leave seams up to about half a metre wide along the
-   town borders, about 3 ha in all: such a point is still in its town, and gets a zone.)
+   part of that town nearest to the point.  (Splitting drops zero-width spikes, and reprojection
+   to EPSG:4326 moves vertices by millimetres, so a point can fall in a seam of next to no area
+   along a town border: it is still in its town, and gets a zone.)
 
 NaN, infinite or out-of-range coordinates: ``invalid_coordinates``.  Everything runs in the
 storage CRS (EPSG:4326), where the layers are defined and valid, so results equal
@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import os
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass
@@ -69,7 +70,7 @@ CELL_DEG = 0.00025
 CHUNK = 2_000_000
 
 _CACHE_SIZE = 4
-_KINDS = ("town", "taihu", "zone_part")
+_lock = threading.RLock()  # guards the caches below; a lookup is built once even under threads
 
 
 def unit_polygons() -> gpd.GeoDataFrame:
@@ -78,6 +79,42 @@ def unit_polygons() -> gpd.GeoDataFrame:
     ``kind`` is ``town`` (by code), then one ``taihu`` row, then ``zone_part`` (by town code and
     plan zone order); the other columns are what a point in that polygon is given.
     """
+    return _current_units()[0].copy()
+
+
+def _layers_state() -> tuple:
+    """What the layers are built from: the boundary and zone-rule files and their stamps."""
+
+    def stamp(path) -> tuple | None:
+        if path is None:
+            return None
+        try:
+            info = os.stat(path)
+        except OSError:
+            return (str(path), None, None)
+        return (str(path), info.st_mtime_ns, info.st_size)
+
+    return stamp(layers.active_boundaries()), stamp(layers.active_zone_rules())
+
+
+_units_memo: dict = {}
+
+
+def _current_units() -> tuple[gpd.GeoDataFrame, str]:
+    """The units of the current layers and their content key, rebuilt when the layers change."""
+    state = _layers_state()
+    with _lock:
+        if state in _units_memo:
+            return _units_memo[state]
+    frame = _build_units()
+    found = (frame, _units_key(frame))
+    with _lock:
+        _units_memo.clear()
+        _units_memo[state] = found
+    return found
+
+
+def _build_units() -> gpd.GeoDataFrame:
     towns = layers.towns().sort_values("code").reset_index(drop=True)
     parts = layers.town_zone_parts()
     zone_rank = {zone: i for i, zone in enumerate(ZONES)}
@@ -114,7 +151,7 @@ def classify_points(lon, lat, crs="EPSG:4326", *, units: gpd.GeoDataFrame | None
     x, y = _as_arrays(lon, lat)
     transformer = _transformer(crs)
     geographic_input = transformer is None or _parse_crs(crs).is_geographic
-    lookup = _lookup(units if units is not None else unit_polygons())
+    lookup = _lookup(*_current_units()) if units is None else _lookup(units)
     labels = np.empty(x.size, dtype=lookup.grid.dtype)
     for start in range(0, x.size, CHUNK):
         stop = min(start + CHUNK, x.size)
@@ -226,12 +263,11 @@ def _units_key(frame: gpd.GeoDataFrame) -> str:
 
 
 _lookups: OrderedDict[str, _Lookup] = OrderedDict()
-_lock = threading.Lock()
 
 
-def _lookup(frame: gpd.GeoDataFrame) -> _Lookup:
+def _lookup(frame: gpd.GeoDataFrame, key: str | None = None) -> _Lookup:
     """Return the lookup for ``frame``, built once per content (official boundaries, zone rules)."""
-    key = _units_key(frame)
+    key = key or _units_key(frame)
     with _lock:
         found = _lookups.get(key)
         if found is None:
@@ -290,7 +326,7 @@ def _build_lookup(frame: gpd.GeoDataFrame, key: str) -> _Lookup:
     y0 = np.floor((bounds[:, 1].min() - pad) / cell) * cell
     x1 = np.ceil((bounds[:, 2].max() + pad) / cell) * cell
     y1 = np.ceil((bounds[:, 3].max() + pad) / cell) * cell
-    nx, ny = int(round((x1 - x0) / cell)), int(round((y1 - y0) / cell))
+    nx, ny = int(np.rint((x1 - x0) / cell)), int(np.rint((y1 - y0) / cell))
     transform = Affine(cell, 0.0, x0, 0.0, -cell, y1)
 
     def burn(indices: list[int], values: list[int], **kw) -> np.ndarray:

@@ -7,6 +7,7 @@ import tempfile
 from pathlib import Path
 
 from wuzhong_geo import layers
+from wuzhong_geo.qgis_styles import add_layer_styles
 
 FORMATS = ("gpkg", "geojson", "parquet")
 
@@ -25,6 +26,8 @@ def write_layers(out_dir: str | Path, fmt: str = "gpkg", names: tuple[str, ...] 
             staged = tmp / "wuzhong_layers.gpkg"
             for name, frame in frames.items():
                 frame.to_file(staged, layer=name, driver="GPKG", engine="pyogrio")
+            # The same palette as the figures, in the table QGIS reads styles from.
+            add_layer_styles(staged, tuple(frames))
             targets = [staged]
         elif fmt == "geojson":
             targets = []

@@ -52,6 +52,11 @@ def active_boundaries() -> Path | None:
     return _state["boundaries"]
 
 
+def active_zone_rules() -> Path | None:
+    """Return the zone split rules file in use, or None for the bundled rules."""
+    return _state["zone_rules"]
+
+
 def _clear_caches() -> None:
     for fn in (_towns, _zone_parts):
         fn.cache_clear()

@@ -16,8 +16,8 @@ from wuzhong_geo.settings import ANALYSIS_CRS, STORAGE_CRS
 from wuzhong_geo.style import SUBREGIONS, ZONES
 
 
-#: Grid (metres, analysis CRS) the parts of split towns are snapped to.
-SPLIT_GRID_M = 1.0
+#: Parts of split towns thinner than this (metres) are intersection artefacts, not land.
+SLIVER_M = 1.0
 
 
 class ZoneRuleError(InputError):
@@ -44,6 +44,19 @@ def split_town(
     line = gpd.GeoSeries([LineString(rule.line)], crs=STORAGE_CRS).to_crs(ANALYSIS_CRS).iloc[0]
     left = town.intersection(_left_half_plane(line, extent=200_000))
     return {rule.left_zone: left, rule.right_zone: town.difference(left)}
+
+
+def _opened(geom: BaseGeometry) -> BaseGeometry:
+    return geom.buffer(-SLIVER_M / 2, join_style="mitre").buffer(SLIVER_M / 2, join_style="mitre")
+
+
+def _tidy(town: BaseGeometry, pieces: dict[str, BaseGeometry]) -> dict[str, BaseGeometry]:
+    """Drop the zero-width spikes an intersection leaves along edges (< ``SLIVER_M`` wide).
+
+    What is dropped has next to no area (``tests/test_layers.py`` bounds it), so the parts still
+    tile the town; points on such a seam are assigned by :mod:`wuzhong_geo.classify`'s rule.
+    """
+    return {zone: _opened(geom).intersection(town) for zone, geom in pieces.items()}
 
 
 def town_zone_parts(
@@ -77,9 +90,7 @@ def town_zone_parts(
                     f"rule for {town.code} ({town.name}) assigns {sorted(rule.zones)}, but the plan "
                     f"puts the town in {sorted(part['zone'])}"
                 )
-            # Snapping to a 1 m grid removes the zero-width spikes an intersection can leave.
-            pieces = {z: shapely.set_precision(g, SPLIT_GRID_M) for z, g in
-                      split_town(town.geometry, rule, shore).items()}
+            pieces = _tidy(town.geometry, split_town(town.geometry, rule, shore))
             assumption = rule.assumption
         for zone, geom in pieces.items():
             wording = member.loc[member["zone"] == zone, "plan_wording"].iloc[0]
