@@ -11,7 +11,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
-from shapely import MultiPolygon, Point, Polygon, unary_union
+from shapely import Polygon, unary_union
 from shapely.geometry.base import BaseGeometry
 
 from wuzhong_geo.build import partition, sources
@@ -127,29 +127,23 @@ def build(plan_dir: Path | None = None) -> BaseGeometryBuild:
     }
     town_parts: dict[str, list[BaseGeometry]] = {str(c): [] for c in towns["code"]}
     island_area: dict[str, float] = {}
+    # A piece goes whole to one town when its sites all belong to that town, or (no site: an
+    # island) to the town of the nearest site; pieces shared by several towns are split after,
+    # so their fit knows what each town already holds elsewhere.
     shared = []
     for piece in pieces:
-        inside = shapely.contains(piece, site_points)
-        if inside.any():
-            shared.append((piece, inside))
-        else:
-            nearest = owners[int(np.argmin(shapely.distance(piece, site_points)))]
-            town_parts[nearest].append(piece)
-            island_area[nearest] = island_area.get(nearest, 0.0) + piece.area
-    for piece, inside in shared:
-        idx = np.flatnonzero(inside)
-        sub_owners = [owners[i] for i in idx]
-        if len(set(sub_owners)) == 1:
-            town_parts[sub_owners[0]].append(piece)
-            island_area[sub_owners[0]] = island_area.get(sub_owners[0], 0.0) + piece.area
-    for piece, inside in shared:
-        idx = np.flatnonzero(inside)
-        sub_owners = [owners[i] for i in idx]
-        if len(set(sub_owners)) == 1:
+        idx = np.flatnonzero(shapely.contains(piece, site_points))
+        piece_owners = [owners[i] for i in idx]
+        if len(set(piece_owners)) > 1:
+            shared.append((piece, idx, piece_owners))
             continue
-        sub_targets = {o: a for o, a in targets.items() if o in sub_owners}
-        weights = partition.fit_weights(piece, xy[idx], sub_owners, sub_targets, island_area)
-        for owner, geom in partition.partition(piece, xy[idx], sub_owners, weights).items():
+        owner = piece_owners[0] if piece_owners else owners[int(np.argmin(shapely.distance(piece, site_points)))]
+        town_parts[owner].append(piece)
+        island_area[owner] = island_area.get(owner, 0.0) + piece.area
+    for piece, idx, piece_owners in shared:
+        sub_targets = {o: a for o, a in targets.items() if o in piece_owners}
+        weights = partition.fit_weights(piece, xy[idx], piece_owners, sub_targets, island_area)
+        for owner, geom in partition.partition(piece, xy[idx], piece_owners, weights).items():
             town_parts[owner].append(geom)
 
     codes = [str(c) for c in towns["code"]]
