@@ -223,10 +223,11 @@ def test_committed_default_map_is_offline_and_small():
 def test_gcj02_shift_matches_cnmaps():
     from cnmaps.geo import wgs84_to_gcj02 as reference
 
-    from wuzhong_geo.web.tiles import wgs84_to_gcj02
+    from wuzhong_geo.web.tiles import to_gcj02
 
     lon, lat = np.array([120.0, 120.45, 120.9]), np.array([31.0, 31.15, 31.4])
-    got = np.column_stack(wgs84_to_gcj02(lon, lat))
+    shifted = to_gcj02(gpd.GeoDataFrame(geometry=gpd.points_from_xy(lon, lat), crs="EPSG:4326"))
+    got = np.column_stack([shifted.geometry.x, shifted.geometry.y])
     want = np.array([reference(x, y) for x, y in zip(lon, lat, strict=True)])
     assert np.allclose(got, want, rtol=0, atol=1e-9)
 

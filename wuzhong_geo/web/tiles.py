@@ -10,6 +10,7 @@ import geopandas as gpd
 import numpy as np
 import shapely
 
+from wuzhong_geo.coords import wgs84_to_gcj02
 from wuzhong_geo.errors import InputError
 
 #: Values of ``tiles``: "none" (default, fully offline), OpenStreetMap, Tianditu, Amap (GCJ-02).
@@ -69,37 +70,9 @@ def tile_layers(tiles: str, key: str | None = None) -> list[folium.TileLayer]:
     return []
 
 
-# Krasovsky 1940 semi-major axis and eccentricity squared, as the GCJ-02 formula uses them.
-_GCJ_A = 6378245.0
-_GCJ_EE = 0.00669342162296594323
-
-
 def _gcj02(coords: np.ndarray) -> np.ndarray:
-    # The published WGS84 -> GCJ-02 formula, vectorised (same numbers as cnmaps.geo.wgs84_to_gcj02,
-    # which the tests check, without importing cnmaps and matplotlib for it).
-    lon, lat = coords[:, 0], coords[:, 1]
-    x, y = lon - 105.0, lat - 35.0
-    common = (20.0 * np.sin(6.0 * x * np.pi) + 20.0 * np.sin(2.0 * x * np.pi)) * 2.0 / 3.0
-    dlat = (-100.0 + 2.0 * x + 3.0 * y + 0.2 * y * y + 0.1 * x * y + 0.2 * np.sqrt(np.abs(x))
-            + common
-            + (20.0 * np.sin(y * np.pi) + 40.0 * np.sin(y / 3.0 * np.pi)) * 2.0 / 3.0
-            + (160.0 * np.sin(y / 12.0 * np.pi) + 320.0 * np.sin(y * np.pi / 30.0)) * 2.0 / 3.0)
-    dlon = (300.0 + x + 2.0 * y + 0.1 * x * x + 0.1 * x * y + 0.1 * np.sqrt(np.abs(x))
-            + common
-            + (20.0 * np.sin(x * np.pi) + 40.0 * np.sin(x / 3.0 * np.pi)) * 2.0 / 3.0
-            + (150.0 * np.sin(x / 12.0 * np.pi) + 300.0 * np.sin(x / 30.0 * np.pi)) * 2.0 / 3.0)
-    radlat = lat / 180.0 * np.pi
-    magic = 1 - _GCJ_EE * np.sin(radlat) ** 2
-    sqrtmagic = np.sqrt(magic)
-    dlat = dlat * 180.0 / ((_GCJ_A * (1 - _GCJ_EE)) / (magic * sqrtmagic) * np.pi)
-    dlon = dlon * 180.0 / (_GCJ_A / sqrtmagic * np.cos(radlat) * np.pi)
-    return np.column_stack([lon + dlon, lat + dlat])
-
-
-def wgs84_to_gcj02(lon: np.ndarray | float, lat: np.ndarray | float) -> tuple[np.ndarray, np.ndarray]:
-    """Return GCJ-02 (lon, lat) of WGS84 (lon, lat), element-wise (mainland China only)."""
-    out = _gcj02(np.column_stack([np.ravel(lon), np.ravel(lat)]).astype(float))
-    return out[:, 0], out[:, 1]
+    lon, lat = wgs84_to_gcj02(coords[:, 0], coords[:, 1])
+    return np.column_stack([lon, lat])
 
 
 def to_gcj02(frame: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
