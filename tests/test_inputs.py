@@ -178,3 +178,18 @@ def test_xlsx_writer_rolls_over_to_a_new_sheet(tmp_path, monkeypatch):
     rows = [list(ws.iter_rows(values_only=True)) for ws in book.worksheets]
     assert [len(r) for r in rows] == [4, 4, 2]
     assert rows[2][1] == (6, "x<&>") and rows[1][0] == ("a", "b")
+
+
+@pytest.mark.parametrize("text, encoding, expected", [
+    ("名称,值\n木渎,1\n胥口,2\n", "gbk", "gb18030"),  # short GBK that statistics alone take for Big5
+    ("项目名称,经度,纬度\n甪直镇湖滨村民宿,120.86,31.27\n", "gb18030", "gb18030"),
+    ("名稱,數值\n長橋街道,1\n木瀆鎮,2\n東山鎮,3\n", "big5", "big5"),
+    ("名称,值\n木渎,1\n", "utf-8-sig", "utf-8-sig"),
+])
+def test_detect_encoding_of_short_files(tmp_path, text, encoding, expected):
+    from wuzhong_geo.textio import detect_encoding
+
+    path = tmp_path / "short.csv"
+    path.write_bytes(text.encode(encoding))
+    assert detect_encoding(path) == expected
+    assert path.read_text(encoding=expected) == text

@@ -35,6 +35,22 @@ def _decodes(path: Path, encoding: str) -> tuple[bool, int]:
             offset += len(block)
 
 
+def _is_common(char: str, codec: str) -> bool:
+    try:
+        encoded = char.encode("gb2312" if codec == "gb18030" else codec)
+    except UnicodeEncodeError:
+        return False
+    # GB2312 holds the common simplified characters; Big5 lead bytes A4–C6 hold its 常用字.
+    return codec == "gb18030" or 0xA4 <= encoded[0] <= 0xC6
+
+
+def _common_share(head: bytes, codec: str) -> float:
+    """Share of the CJK characters of ``head`` decoded with ``codec`` that are common characters."""
+    text = head.decode(codec, errors="ignore")
+    cjk = [c for c in text if "\u3400" <= c <= "\u9fff"]
+    return sum(_is_common(c, codec) for c in cjk) / len(cjk) if cjk else 0.0
+
+
 def _line_of(path: Path, offset: int) -> int:
     with open(path, "rb") as f:
         return f.read(offset).count(b"\n") + 1
@@ -62,12 +78,17 @@ def detect_encoding(path: str | Path) -> str:
         c for c in _LEGACY if best is None or c != best.encoding
     ]
     first_error = None
+    decoding = []
     for codec in candidates:
         ok, offset = _decodes(path, codec)
         if ok:
-            return codec
-        if codec == "gb18030":
+            decoding.append(codec)
+        elif codec == "gb18030":
             first_error = offset
+    if decoding:
+        # Short files fool statistical detection (a few GBK words read as Big5 and back); when
+        # both decode, the right one is the one whose characters are the common ones of its set.
+        return max(decoding, key=lambda codec: _common_share(head, codec))
     where = (
         f"（第 {_line_of(path, first_error)} 行附近 / near line {_line_of(path, first_error)}）"
         if first_error

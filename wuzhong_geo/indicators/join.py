@@ -127,39 +127,6 @@ class JoinResult(NamedTuple):
 
 # ---------------------------------------------------------------- reading user tables
 
-def _cjk_ratio_gb2312(text: str) -> float:
-    cjk = [c for c in text if "\u3400" <= c <= "\u9fff"]
-    if not cjk:
-        return 1.0
-    ok = 0
-    for char in cjk:
-        try:
-            char.encode("gb2312")
-            ok += 1
-        except UnicodeEncodeError:
-            pass
-    return ok / len(cjk)
-
-
-def _town_hits(text: str) -> int:
-    cells = re.split(r"[,\t;\r\n]+", text[:20000])
-    return sum(plan.town_code(cell.strip().strip('"')) is not None for cell in cells if cell.strip())
-
-
-def _prefer_town_decoding(data: bytes, text: str, encoding: str) -> tuple[str, str]:
-    """Short GBK files are often taken for Big5 and the reverse: keep the decoding with more town names."""
-    other = {"gb18030": "big5", "big5": "gb18030"}.get(encoding)
-    if other is None:
-        return text, encoding
-    try:
-        alternative = data.decode(other)
-    except UnicodeDecodeError:
-        return text, encoding
-    mine = (_town_hits(text), _cjk_ratio_gb2312(text))
-    theirs = (_town_hits(alternative), _cjk_ratio_gb2312(alternative))
-    return (alternative, other) if theirs > mine else (text, encoding)
-
-
 def read_table(path: str | Path, sheet: str | int | None = None) -> pd.DataFrame:
     """Read a user's CSV (UTF-8, UTF-8 BOM, GBK, Big5; comma, tab or semicolon) or XLSX sheet as text.
 
@@ -189,7 +156,6 @@ def read_table(path: str | Path, sheet: str | int | None = None) -> pd.DataFrame
     if suffix not in _TABLE_SUFFIXES:
         raise InputError(f"{path.name}: unsupported table type {suffix!r}; use CSV or XLSX")
     text, encoding = read_text(path)
-    text, encoding = _prefer_town_decoding(path.read_bytes(), text, encoding)
     if not text.strip():
         raise InputError(f"{path.name} is empty")
     sample = text[:5000]
