@@ -200,20 +200,13 @@ def coverage_map(result: CoverageResult, title: str | None = None):
     notes = "；".join(result.notes)
     if result.method == "network":
         notes += "。路网 Street network: " + network.ATTRIBUTION
-    try:
-        from wuzhong_geo.maps import thematic_map  # the shared report layout, when present
-    except ImportError:
-        thematic_map = None
-    if thematic_map is not None:
-        try:
-            fig = thematic_map(frame, "share_pct", scheme="user_defined", bins=SHARE_BINS, title=title,
-                               legend_title="陆域覆盖比例（%） Share of land covered", notes=notes,
-                               label_column="name")
-            _overlay(_map_axes(fig), result)
-            return fig
-        except Exception as exc:  # noqa: BLE001 never lose the map to a styling mismatch
-            log.warning("thematic_map failed (%s); drawing a plain coverage map", exc)
-    return _plain_map(result, frame, title, notes)
+    from wuzhong_geo.maps import thematic_map  # lazy: the layout stack is only needed for maps
+
+    fig = thematic_map(frame, "share_pct", scheme="user_defined", bins=SHARE_BINS, title=title,
+                       legend_title="陆域覆盖比例（%） Share of land covered", notes=notes,
+                       label_column="name")
+    _overlay(_map_axes(fig), result)
+    return fig
 
 
 #: Classes (upper bounds, %) of the covered share on coverage maps, fixed so maps compare.
@@ -248,38 +241,6 @@ def _overlay(ax, result: CoverageResult) -> None:
     result.facilities.to_crs(crs).plot(ax=ax, color=style.FACILITY, markersize=6, zorder=6)
     ax.set_xlim(xlim)
     ax.set_ylim(ylim)
-
-
-def _plain_map(result: CoverageResult, frame: gpd.GeoDataFrame, title: str, notes: str):
-    import matplotlib.pyplot as plt
-    from matplotlib.colors import BoundaryNorm, ListedColormap
-
-    from wuzhong_geo.fonts import use_cjk_font
-
-    use_cjk_font()
-    towns = frame.to_crs(ANALYSIS_CRS)
-    cmap = ListedColormap(style.choropleth_colours(len(SHARE_BINS)))
-    norm = BoundaryNorm([0] + SHARE_BINS, len(SHARE_BINS))
-    fig, ax = plt.subplots(figsize=(9, 6.5), dpi=120)
-    layers.taihu().to_crs(ANALYSIS_CRS).plot(ax=ax, color=style.WATER, edgecolor=style.WATER_EDGE, linewidth=0.4)
-    towns.plot(ax=ax, column="share_pct", cmap=cmap, norm=norm, edgecolor=style.TOWN_EDGE, linewidth=0.5)
-    _overlay(ax, result)
-    for _, row in towns.iterrows():
-        p = row.geometry.representative_point()
-        ax.annotate(f"{row['name']}\n{row['share_pct']:.0f}%", (p.x, p.y), ha="center", va="center",
-                    fontsize=7, zorder=7)
-    mappable = plt.cm.ScalarMappable(norm=norm, cmap=cmap)
-    bar = fig.colorbar(mappable, ax=ax, shrink=0.6)
-    bar.set_label("陆域覆盖比例 Share of land covered (%)")
-    xmin, ymin, xmax, ymax = towns.total_bounds
-    pad = 0.03 * max(xmax - xmin, ymax - ymin)
-    ax.set_xlim(xmin - pad, xmax + pad)
-    ax.set_ylim(ymin - pad, ymax + pad)
-    ax.set_aspect("equal")
-    ax.set_axis_off()
-    ax.set_title(title)
-    fig.text(0.01, 0.01, f"{notes}. {style.SCHEMATIC_NOTE_EN}", fontsize=6, color=style.TOWN_EDGE, wrap=True)
-    return fig
 
 
 def write_coverage(result: CoverageResult, out_dir: str | Path, *, map_png: bool = True) -> list[Path]:

@@ -404,34 +404,7 @@ def _units(by) -> gpd.GeoDataFrame:
 
 
 def zonal_map(result: gpd.GeoDataFrame, column: str, *, title: str | None = None, k: int = 5):
-    """Return a choropleth Figure of one zonal column (``maps.thematic_map`` when available)."""
-    title = title or column
-    try:
-        from wuzhong_geo.maps import thematic_map
-    except ImportError:
-        thematic_map = None
-    if thematic_map is not None:
-        return thematic_map(result, column, scheme="quantiles", k=k, title=title)
-    import matplotlib.pyplot as plt
+    """Return a choropleth Figure of one zonal column, with the report layout of ``maps.thematic_map``."""
+    from wuzhong_geo.maps import thematic_map  # lazy: the layout stack is only needed for maps
 
-    from wuzhong_geo.fonts import use_cjk_font
-
-    use_cjk_font()
-    frame = result.to_crs(ANALYSIS_CRS)
-    fig, ax = plt.subplots(figsize=(9, 6), dpi=120)
-    layers.taihu().to_crs(ANALYSIS_CRS).plot(ax=ax, color=style.WATER, edgecolor=style.WATER_EDGE, linewidth=0.4)
-    valid = frame[frame[column].notna()]
-    scheme = "quantiles" if valid[column].nunique() > k else None
-    valid.plot(ax=ax, column=column, cmap=getattr(style, "CHOROPLETH_CMAP", "YlOrRd"), scheme=scheme, k=k,
-               legend=True, edgecolor=style.TOWN_EDGE, linewidth=0.5,
-               legend_kwds={"fontsize": 7, "loc": "lower right"} if scheme else {"shrink": 0.6})
-    if frame[column].isna().any():
-        frame[frame[column].isna()].plot(ax=ax, color=style.NO_DATA, hatch=style.NO_DATA_HATCH,
-                                         edgecolor=style.TOWN_EDGE, linewidth=0.5)
-    xmin, ymin, xmax, ymax = frame.total_bounds
-    ax.set_xlim(xmin, xmax)
-    ax.set_ylim(ymin, ymax)
-    ax.set_aspect("equal")
-    ax.set_axis_off()
-    ax.set_title(title)
-    return fig
+    return thematic_map(result, column, scheme="quantiles", k=k, title=title or column)

@@ -26,16 +26,12 @@ from wuzhong_geo.style import (
     INFRASTRUCTURE_KINDS,
     SCHEMATIC_NOTE_ZH,
     SITE_STATUS_COLOURS,
+    SITE_STATUS_LABELS,
     TOWN_EDGE,
     WATER,
     WATER_EDGE,
     ZONES,
 )
-
-try:  # added to style.py by the web-map work; fall back to local labels if absent
-    from wuzhong_geo.style import SITE_STATUS_LABELS
-except ImportError:  # pragma: no cover
-    SITE_STATUS_LABELS = {}
 
 #: Per-site maps are drawn when at most this many sites are flagged.
 MAX_SITE_MAPS = 12
@@ -44,15 +40,7 @@ MAX_TABLE_ROWS = 300
 #: Sites plotted on the overview map (a sample beyond this; counts stay exact).
 MAX_MAP_POINTS = 200_000
 
-STATUS_ZH = {
-    "ok": "通过",
-    "outside_district": "不在吴中区内",
-    "in_taihu_water": "位于太湖水域",
-    "invalid_coordinates": "坐标无效",
-    "invalid_geometry": "几何无效",
-    "flagged": "需关注",
-}
-STATUS_ZH.update({k: v[0] for k, v in SITE_STATUS_LABELS.items()})
+STATUS_ZH = {key: zh for key, (zh, _en) in SITE_STATUS_LABELS.items()}
 
 
 @dataclass

@@ -15,7 +15,6 @@ from wuzhong_geo.plan import HalfPlaneRule, ShoreDistanceRule, ZoneSplitRules
 from wuzhong_geo.settings import ANALYSIS_CRS, STORAGE_CRS
 from wuzhong_geo.style import SUBREGIONS, ZONES
 
-
 #: Parts of split towns thinner than this (metres) are intersection artefacts, not land.
 SLIVER_M = 1.0
 
