@@ -147,3 +147,36 @@ def test_just_outside_the_district_names_the_town_across_the_outline():
     assert (out["town_alternative"] == "长桥街道").all()
     inside = got[got["code"] == "320506001"]
     assert len(inside) and (inside["town_alternative"] == uncertainty.OUTSIDE).all()
+
+
+def _band_artists(fig):
+    from matplotlib.colors import to_rgba
+
+    from wuzhong_geo import style
+
+    want = to_rgba(style.UNCERTAINTY_BAND)[:3]
+    return [c for ax in fig.axes for c in ax.collections
+            if len(c.get_facecolor()) and tuple(c.get_facecolor()[0][:3]) == pytest.approx(want)]
+
+
+def test_towns_map_and_atlas_draw_the_band_only_for_schematic_lines(tmp_path):
+    import matplotlib.pyplot as plt
+
+    from wuzhong_geo.maps import atlas, standard
+
+    fig = standard.towns_map()
+    assert len(_band_artists(fig)) == 2
+    labels = [t.get_text() for leg in fig.legends + [a.get_legend() for a in fig.axes if a.get_legend()]
+              for t in leg.get_texts()]
+    error = uncertainty.boundary_error()
+    assert any(f"{error.high_m:,.0f}" in t and "误差带" in t for t in labels)
+    plt.close(fig)
+    fig = atlas.town_page("320506009")
+    assert len(_band_artists(fig)) == 2
+    plt.close(fig)
+    path = tmp_path / "towns.gpkg"
+    layers.towns()[["code", "name", "geometry"]].to_file(path)
+    layers.use_boundaries(path)
+    fig = standard.towns_map()
+    assert _band_artists(fig) == []
+    plt.close(fig)

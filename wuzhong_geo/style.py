@@ -79,6 +79,8 @@ SIP_HATCH = ".."
 HIGHLIGHT = "#c0392b"
 #: Schematic split line inside a town between two functional zones (an assumption).
 SPLIT_LINE = "#404040"
+#: The soft band along schematic town lines, as wide as their measured error.
+UNCERTAINTY_BAND = "#7a5195"
 #: Default qualitative colour map for categorical thematic maps.
 QUALITATIVE_CMAP = "Set2"
 #: Matplotlib marker of each place category (colours and labels: PLACE_CATEGORIES).

@@ -112,6 +112,7 @@ def town_page(code: str, *, size: str = "A4", date: dt.date | None = None, dem=N
                      color=colour, alpha=0.12, edgecolor="none", zorder=2)
         basemap.plot(parts[parts["zone"] == zone], ax, color=colour, alpha=0.55, edgecolor="none", zorder=2.1)
     basemap.draw_hillshade(ax, dem)
+    basemap.draw_uncertainty_band(ax)
     towns.boundary.plot(ax=ax, color=style.TOWN_EDGE, lw=0.5, zorder=20)
     if len(parts) > 1:
         from wuzhong_geo.maps.standard import _split_lines
@@ -202,6 +203,7 @@ def town_page(code: str, *, size: str = "A4", date: dt.date | None = None, dem=N
         ("基础设施 Infrastructure", infra_handles + status_handles),
         ("地点 Places", place_handles),
         ("底图 Base", [legend.line(style.TOWN_EDGE, "镇（街道）界（示意）", lw=0.5),
+                     *basemap.uncertainty_legend(),
                      legend.line(style.DISTRICT_EDGE, "区界", lw=theme.DISTRICT_LW)]),
     ]
     legend.draw_legend(page, [s for s in sections if s[1]], fontsize=6.8)

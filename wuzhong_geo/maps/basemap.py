@@ -10,8 +10,8 @@ import numpy as np
 import shapely
 from matplotlib.axes import Axes
 
-from wuzhong_geo import layers, style
-from wuzhong_geo.maps import theme
+from wuzhong_geo import layers, style, uncertainty
+from wuzhong_geo.maps import legend, theme
 from wuzhong_geo.settings import ANALYSIS_CRS
 
 #: Neighbours labelled on district maps (context names are cnmaps names).
@@ -148,6 +148,33 @@ def draw_district_outline(ax: Axes, *, zorder: float = 30) -> None:
     outline = layer("district").boundary
     outline.plot(ax=ax, color=style.HIGHLIGHT, lw=theme.DISTRICT_LW * 3.2, alpha=0.18, zorder=zorder)
     outline.plot(ax=ax, color=style.DISTRICT_EDGE, lw=theme.DISTRICT_LW, zorder=zorder + 0.1)
+
+
+def draw_uncertainty_band(ax: Axes, *, zorder: float = 19.5) -> None:
+    """Draw a soft band along the schematic town lines, as wide as their measured error.
+
+    Two nested bands: the inner one the median error, the outer one the error's high threshold
+    (:func:`wuzhong_geo.uncertainty.boundary_error`). Nothing with official boundaries.
+    """
+    if layers.active_boundaries() is not None:
+        return
+    error = uncertainty.boundary_error()
+    lines = uncertainty.current_lines().town_lines
+    # each shared line appears once per side; the outline toward neighbours once
+    lines = lines[(lines["other"] == uncertainty.OUTSIDE) | (lines["code"] < lines["other"])]
+    union = lines.geometry.union_all()
+    for width, alpha in ((error.high_m, 0.10), (error.medium_m, 0.16)):
+        band = gpd.GeoSeries([union.buffer(width)], crs=lines.crs)
+        band.plot(ax=ax, color=style.UNCERTAINTY_BAND, edgecolor="none", alpha=alpha, zorder=zorder)
+
+
+def uncertainty_legend() -> list:
+    """Legend handles of :func:`draw_uncertainty_band` (none with official boundaries)."""
+    if layers.active_boundaries() is not None:
+        return []
+    error = uncertainty.boundary_error()
+    return [legend.fill(style.UNCERTAINTY_BAND, f"示意镇界误差带（实测 {error.medium_m:,.0f} / "
+                        f"{error.high_m:,.0f} 米）", edge="none", alpha=0.25)]
 
 
 def hillshade_rgba(shade: np.ndarray, alpha: float = 0.35) -> np.ndarray:

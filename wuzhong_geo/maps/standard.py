@@ -236,6 +236,7 @@ def towns_map(*, size: str = "A4", date: dt.date | None = None, dem=None) -> Fig
             band = row.geometry.difference(row.geometry.buffer(-_band_width(page)))
             gpd.GeoSeries([band], crs=zones.crs).plot(ax=ax, color=colour, edgecolor="none", alpha=0.9,
                                                       zorder=19)
+        basemap.draw_uncertainty_band(ax)
         _town_outlines(ax, lw=0.6, colour=theme.INK)
         items = []
         for _, row in towns.iterrows():
@@ -259,6 +260,9 @@ def towns_map(*, size: str = "A4", date: dt.date | None = None, dem=None) -> Fig
                       legend.marker(theme.INK, "街道办事处驻地 Street office", edge=theme.INK, size=4)]),
         ("其他 Other", legend.base_sections()),
     ]
+    band = basemap.uncertainty_legend()
+    if band:
+        sections.insert(2, ("边界精度 Boundary accuracy", band))
     return compose(title="吴中区镇（街道）图", subtitle=f"{PLAN} · 14 towns and streets, management zones outlined",
                    draw=draw, sections=sections, date=map_date(date), size=size, dem=dem,
                    notes_extra="驻地位置部分为估计值（见 towns.csv seat_source）；管理主体按镇（街道）整体归属绘制。")
