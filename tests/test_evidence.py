@@ -1,0 +1,110 @@
+"""Checks of data/build/evidence.csv: points whose township (or neighbour) a public source documents.
+
+These tests look at the table alone (schema, codes, provenance, plausibility); whether the schematic
+partition honours the evidence is tested with the build.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from wuzhong_geo.settings import DISTRICT_BBOX
+
+ROOT = Path(__file__).parents[1] / "data"
+EVIDENCE = ROOT / "build" / "evidence.csv"
+
+COLUMNS = [
+    "evidence_id", "name", "kind", "town_code", "town_name", "outside_unit", "lon", "lat",
+    "coord_flavour", "position_source", "position_method", "township_source", "confidence", "notes",
+]
+KINDS = {"seat", "community", "village", "metro_station", "school", "landmark", "outside"}
+FLAVOURS = {"wgs84", "gcj02", "bd09", "cgcs2000"}
+CONFIDENCE = {"high", "medium", "low"}
+NEIGHBOURS = {"苏州工业园区", "姑苏区", "苏州高新区（虎丘区）", "吴江区", "相城区", "昆山市"}
+# en Wikipedia carries this one coordinate on several Suzhou metro station pages (e.g. Yuexi,
+# Suzhouwan North): a placeholder near the old city, never evidence for any station.
+EN_WIKI_METRO_PLACEHOLDER = (120.622056, 31.306417)
+
+
+@pytest.fixture(scope="module")
+def evidence() -> pd.DataFrame:
+    return pd.read_csv(EVIDENCE, dtype=str, keep_default_na=False, encoding="utf-8")
+
+
+@pytest.fixture(scope="module")
+def towns() -> pd.DataFrame:
+    return pd.read_csv(ROOT / "plan" / "towns.csv", dtype={"code": str}, encoding="utf-8")
+
+
+def _metres(lon1: float, lat1: float, lon2: float, lat2: float) -> float:
+    """Equirectangular distance in metres: plenty for points a few km apart."""
+    dx = math.radians(lon2 - lon1) * math.cos(math.radians((lat1 + lat2) / 2))
+    return 6_371_000 * math.hypot(dx, math.radians(lat2 - lat1))
+
+
+def test_columns_and_ids(evidence):
+    assert list(evidence.columns) == COLUMNS
+    assert evidence["evidence_id"].is_unique
+    assert (evidence["evidence_id"].str.fullmatch(r"[a-z0-9][a-z0-9\-]*")).all()
+    assert (evidence["name"] != "").all()
+
+
+def test_vocabularies(evidence):
+    assert set(evidence["kind"]) <= KINDS
+    assert set(evidence["coord_flavour"]) <= FLAVOURS
+    assert set(evidence["confidence"]) <= CONFIDENCE
+
+
+def test_town_codes_exist_and_match_names(evidence, towns):
+    inside = evidence[evidence["kind"] != "outside"]
+    names = dict(zip(towns["code"], towns["name"]))
+    unknown = sorted(set(inside["town_code"]) - set(names))
+    assert not unknown, f"town codes not in data/plan/towns.csv: {unknown}"
+    for row in inside.itertuples():
+        # 甪直 is written 甬直 in the plan text: accept both
+        assert row.town_name.replace("甬", "甪") == names[row.town_code], row.evidence_id
+        assert row.outside_unit == "", row.evidence_id
+
+
+def test_outside_rows_name_their_neighbour(evidence):
+    outside = evidence[evidence["kind"] == "outside"]
+    assert (outside["town_code"] == "").all() and (outside["town_name"] == "").all()
+    assert set(outside["outside_unit"]) <= NEIGHBOURS
+
+
+def test_coordinates_in_district_bbox(evidence):
+    lon = evidence["lon"].astype(float)
+    lat = evidence["lat"].astype(float)
+    west, south, east, north = DISTRICT_BBOX
+    bad = evidence[~(lon.between(west, east) & lat.between(south, north))]
+    assert bad.empty, f"outside {DISTRICT_BBOX}: {list(bad['evidence_id'])}"
+
+
+def test_every_row_is_sourced_and_not_estimated(evidence):
+    for column in ("position_source", "position_method", "township_source"):
+        assert (evidence[column].str.strip() != "").all(), column
+    # an estimated position is not evidence
+    for column in ("position_source", "position_method"):
+        assert not evidence[column].str.contains("estimat", case=False).any(), column
+
+
+def test_no_duplicate_or_placeholder_positions(evidence):
+    points = list(zip(evidence["evidence_id"], evidence["lon"].astype(float), evidence["lat"].astype(float)))
+    for i, (id_a, lon_a, lat_a) in enumerate(points):
+        assert _metres(lon_a, lat_a, *EN_WIKI_METRO_PLACEHOLDER) > 1.0, f"{id_a} carries the placeholder"
+        for id_b, lon_b, lat_b in points[i + 1:]:
+            assert _metres(lon_a, lat_a, lon_b, lat_b) > 5.0, f"{id_a} and {id_b} share a position"
+
+
+def test_seats_agree_with_towns_table(evidence, towns):
+    seats = evidence[evidence["kind"] == "seat"].set_index("town_code")
+    table = towns.set_index("code")
+    assert seats.index.is_unique
+    for code, row in seats.iterrows():
+        assert not table.loc[code, "seat_source"].startswith("ESTIMATE"), code
+        assert float(row["lon"]) == pytest.approx(table.loc[code, "seat_lon"], abs=1e-6), code
+        assert float(row["lat"]) == pytest.approx(table.loc[code, "seat_lat"], abs=1e-6), code
