@@ -10,12 +10,10 @@ import geopandas as gpd
 import pytest
 from shapely.geometry import Point
 
+from conftest import CHROMIUM
 from wuzhong_geo import layers
 from wuzhong_geo.web import save_offline, webmap
 
-CHROMIUM = Path("/usr/bin/chromium")
-ARGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--no-first-run", "--disable-sync"]
 XSS = '<img src=x onerror="window.__xss=1">'
 XSS_LAYER = "<img src=y onerror=\"window.__xss=2\">图层"
 
@@ -40,16 +38,6 @@ def map_file(tmp_path_factory) -> Path:
     extra = gpd.GeoDataFrame({"name": ["附加点"]}, geometry=[Point(120.9, 31.35)], crs="EPSG:4326")
     m = webmap(sites=_sites(), extra_layers={XSS_LAYER: extra})
     return save_offline(m, tmp_path_factory.mktemp("web") / "wuzhong.html")
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
-        yield b
-        b.close()
 
 
 class Page:

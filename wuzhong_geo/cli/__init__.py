@@ -9,6 +9,7 @@ from wuzhong_geo.cli import layers as _layers  # noqa: F401  (registers the comm
 from wuzhong_geo.cli import maps as _maps  # noqa: F401  (registers maps, atlas)
 from wuzhong_geo.cli import network as _network  # noqa: F401  (osm fetch/import, coverage)
 from wuzhong_geo.cli import raster as _raster  # noqa: F401  (rasterize, zonal)
+from wuzhong_geo.cli import serve as _serve  # noqa: F401  (the local web app)
 from wuzhong_geo.cli import webmap as _webmap  # noqa: F401  (registers the command)
 from wuzhong_geo.cli.app import app
 

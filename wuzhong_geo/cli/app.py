@@ -7,7 +7,6 @@ from typing import Annotated, Optional
 
 import typer
 
-from wuzhong_geo import layers
 from wuzhong_geo.errors import InputError
 
 app = typer.Typer(
@@ -50,6 +49,8 @@ def fail(message: str) -> None:
 
 def apply_options(boundaries: Optional[Path] = None, zone_rules: Optional[Path] = None) -> None:
     """Switch the layers to official boundaries and/or other zone rules, or fail cleanly."""
+    from wuzhong_geo import layers  # on use: the CLI (and `serve`) starts without geopandas
+
     try:
         layers.use_boundaries(boundaries)
         layers.use_zone_rules(zone_rules)

@@ -8,7 +8,6 @@ from typing import Annotated
 import typer
 
 from wuzhong_geo.cli.app import BoundariesOption, ZoneRulesOption, app, apply_options
-from wuzhong_geo.export import FORMATS, write_layers
 
 
 @app.command("layers")
@@ -21,6 +20,8 @@ def layers_command(
     zone_rules: ZoneRulesOption = None,
 ) -> None:
     """导出全部规划图层。 Export every planning layer (district, land, taihu, towns, zones, …)."""
+    from wuzhong_geo.export import FORMATS, write_layers  # on use: the CLI starts without geopandas
+
     if fmt not in FORMATS:
         typer.echo(f"错误 / error: --format must be one of {', '.join(FORMATS)}, not {fmt!r}", err=True)
         raise typer.Exit(code=2)

@@ -1,0 +1,52 @@
+"""Upload limits of the web app: bytes per file and per session, inflated size of archives."""
+
+from __future__ import annotations
+
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from wuzhong_geo.errors import InputError
+
+_MB = 1 << 20
+
+
+def _mb(n: int) -> str:
+    return f"{n / _MB:,.0f} MB" if n >= _MB else f"{n:,} B"
+
+
+@dataclass(frozen=True)
+class Limits:
+    """How much one upload, one session and one archive may hold."""
+
+    max_upload_bytes: int = 512 * _MB
+    max_session_bytes: int = 2048 * _MB
+    max_inflated_bytes: int = 2048 * _MB
+    max_ratio: float = 200.0
+
+    def too_big(self, name: str, size: int, partial: bool = False) -> str:
+        """The message for a file over the per-file limit."""
+        more = "超过" if partial else ""
+        return (f"{name}: 文件{more}大小 {_mb(size)} 超过上限 {_mb(self.max_upload_bytes)} / the file is larger "
+                f"than the limit of {_mb(self.max_upload_bytes)}; split it or run `wuzhong-geo check` "
+                "on the command line")
+
+    def session_full(self) -> str:
+        """The message when a session holds too many bytes."""
+        return (f"本次会话上传总量超过 {_mb(self.max_session_bytes)}，请点击“结束会话”后重试 / this session "
+                f"holds more than {_mb(self.max_session_bytes)} of uploads; end the session and retry")
+
+    def check_archive(self, path: Path) -> None:
+        """Refuse a zip (or XLSX) that would inflate beyond the limits (a "zip bomb")."""
+        try:
+            with zipfile.ZipFile(path) as archive:
+                members = archive.infolist()
+        except (zipfile.BadZipFile, OSError):
+            return  # not an archive after all: the reader refuses it with its own message
+        inflated = sum(m.file_size for m in members)
+        packed = sum(m.compress_size for m in members) or 1
+        if inflated > self.max_inflated_bytes or (inflated > 10 * _MB and inflated / packed > self.max_ratio):
+            raise InputError(
+                f"{path.name}: 解压后 {_mb(inflated)}（压缩比 {inflated / packed:,.0f}），超过上限 "
+                f"{_mb(self.max_inflated_bytes)} / the archive would inflate to {_mb(inflated)}, beyond "
+                "the limit; this looks like a zip bomb, or split the data")
