@@ -7,11 +7,13 @@ partition honours the evidence is tested with the build.
 from __future__ import annotations
 
 import math
+import re
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
+from wuzhong_geo import coords
 from wuzhong_geo.settings import DISTRICT_BBOX
 
 ROOT = Path(__file__).parents[1] / "data"
@@ -98,6 +100,19 @@ def test_no_duplicate_or_placeholder_positions(evidence):
         assert _metres(lon_a, lat_a, *EN_WIKI_METRO_PLACEHOLDER) > 1.0, f"{id_a} carries the placeholder"
         for id_b, lon_b, lat_b in points[i + 1:]:
             assert _metres(lon_a, lat_a, lon_b, lat_b) > 5.0, f"{id_a} and {id_b} share a position"
+
+
+def test_converted_positions_record_and_match_their_source_value(evidence):
+    # a GCJ-02/BD-09 source keeps its printed value as "(<flavour> lon, lat)" in position_source;
+    # the stored WGS84 position must be that value run through wuzhong_geo.coords
+    converters = {"gcj02": coords.gcj02_to_wgs84, "bd09": coords.bd09_to_wgs84}
+    converted = evidence[evidence["coord_flavour"].isin(list(converters))]
+    assert not converted.empty, "no converted row left: drop this test or keep one example"
+    for row in converted.itertuples():
+        found = re.search(rf"\({row.coord_flavour} ([0-9.]+), ([0-9.]+)\)", row.position_source)
+        assert found, f"{row.evidence_id}: position_source lacks '({row.coord_flavour} lon, lat)'"
+        lon, lat = converters[row.coord_flavour](float(found[1]), float(found[2]), iterations=2)
+        assert _metres(float(lon), float(lat), float(row.lon), float(row.lat)) < 1.0, row.evidence_id
 
 
 def test_seats_agree_with_towns_table(evidence, towns):
