@@ -56,8 +56,8 @@ def standard_figures():
         plt.close(fig)
 
 
-def test_seven_standard_maps():
-    assert [s.slug[:2] for s in STANDARD_MAPS] == ["01", "02", "03", "04", "05", "06", "07"]
+def test_standard_map_numbers():
+    assert [s.slug[:2] for s in STANDARD_MAPS] == ["01", "02", "03", "04", "05", "06", "07", "08", "09"]
 
 
 def test_no_missing_glyphs_in_any_map(standard_figures):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from enum import Enum
 from pathlib import Path
 from typing import Annotated
 
@@ -13,13 +14,31 @@ from wuzhong_geo.errors import InputError
 CSV_ENCODING = "utf-8-sig"
 
 
+class UnitKind(str, Enum):
+    """Spatial units of ``indicators --by``."""
+
+    town = "town"
+    zone = "zone"
+    subregion = "subregion"
+    management_zone = "management_zone"
+
+
 @app.command("indicators")
 def indicators_command(
     out: Annotated[Path, typer.Option("--out", help="输出目录 Output folder.")] = Path("out/indicators"),
+    by: Annotated[UnitKind | None, typer.Option(
+        "--by", help="按单元计算空间指标（镇街、功能区、片区、管理主体）而非表1/表2："
+        "面积、功能区占比、基础设施里程与站点、各类地点、驻地至轨道站距离。"
+        " Per-unit indicators from the plan's layers instead of Tables 1/2.")] = None,
     boundaries: BoundariesOption = None,
 ) -> None:
-    """规划表1/表2指标表（CSV、XLSX）及目标进展图。 Plan indicator tables (CSV, XLSX) and progress charts."""
+    """规划表1/表2指标表（CSV、XLSX）及目标进展图；--by 输出按单元的空间指标。
+    Plan indicator tables (CSV, XLSX) and progress charts; with --by, per-unit indicators (CSV, XLSX, GPKG).
+    """
     apply_options(boundaries)
+    if by is not None:
+        _unit_indicators(out, by.value)
+        return
     from wuzhong_geo.indicators import progress, status_counts, write_indicator_outputs
 
     try:
@@ -30,6 +49,17 @@ def indicators_command(
         typer.echo(str(path))
     counts = status_counts(progress())
     typer.echo("表2进展 / Table 2 progress: " + ", ".join(f"{k} {v}" for k, v in counts.items()), err=True)
+
+
+def _unit_indicators(out: Path, by: str) -> None:
+    from wuzhong_geo.indicators.unit_outputs import write_unit_indicators
+
+    try:
+        paths = write_unit_indicators(out, by)
+    except (InputError, OSError) as exc:
+        fail(str(exc))
+    for path in paths:
+        typer.echo(str(path))
 
 
 @app.command("join")

@@ -68,6 +68,22 @@ def fact_rows(town: pd.Series, parts: gpd.GeoDataFrame) -> list[tuple[str, str]]
     ]
 
 
+def indicator_rows(row: pd.Series) -> list[tuple[str, str]]:
+    """Return fact-table rows from a town's row of :func:`wuzhong_geo.indicators.units.town_indicators`."""
+    from wuzhong_geo.indicators.units import indicator_columns
+
+    names = indicator_columns("town").set_index("column")["name_zh"]
+    places = "、".join(f"{names[c]} {int(row[c])}" for c in names.index
+                       if c.startswith("places_") and c != "places_total" and row[c] > 0)
+    return [
+        ("轨道交通", f"站点 {int(row['metro_stations'])} 个；驻地距最近站 {row['seat_metro_km']:.1f} km"
+                     f"（{row['seat_metro_station']}）"),
+        ("规划交通项目", f"{int(row['plan_projects'])} 项，境内 {row['plan_km']:.1f} km"
+                       f"（未建成 {row['plan_unbuilt_km']:.1f} km）"),
+        ("规划地点", f"{int(row['places_total'])} 处" + (f"：{places}" if places else "")),
+    ]
+
+
 def _draw_facts(page: Page, rows: list[tuple[str, str]]) -> None:
     fig = page.fig
     x, y, w, h = page.facts_box
@@ -88,18 +104,23 @@ def _draw_facts(page: Page, rows: list[tuple[str, str]]) -> None:
 
 
 def town_page(code: str, *, size: str = "A4", date: dt.date | None = None, dem=None,
-              page_no: int = 1, pages: int = 14) -> Figure:
-    """Build the atlas page of one town (by 9-digit code) and return its figure."""
+              page_no: int = 1, pages: int = 14, indicators: pd.DataFrame | None = None) -> Figure:
+    """Build the atlas page of one town (by 9-digit code) and return its figure.
+
+    ``indicators``: the table of :func:`wuzhong_geo.indicators.units.town_indicators` (computed if None).
+    """
+    from wuzhong_geo.indicators.units import town_indicators
     from wuzhong_geo.plan import town_code
 
     code = town_code(code)
+    indicators = town_indicators() if indicators is None else indicators
     towns = basemap.layer("towns")
     town = towns.loc[towns["code"] == code].iloc[0]
     geom = town.geometry
     parts_all = basemap.layer("town_zone_parts")
     parts = parts_all[parts_all["code"] == code]
     extent = _town_extent(geom)
-    page = new_page(extent, size=size, mode="side", facts_mm=44.0, locator_mm=36.0,
+    page = new_page(extent, size=size, mode="side", facts_mm=56.0, locator_mm=36.0,
                     notes_mm=29.0, panel_mm=82.0,
                     title=f"{town['name']}  {town['name_en']}",
                     subtitle=f"{ATLAS_TITLE} · 第 {page_no} 页，共 {pages} 页 · {town['management_zone']} · {town['code']}")
@@ -182,7 +203,8 @@ def town_page(code: str, *, size: str = "A4", date: dt.date | None = None, dem=N
     highlight = towns[towns["code"] == code]
     elements.locator_inset(page.locator_ax, highlight=highlight, frame=page.extent, scope="district",
                            label="在吴中区的位置")
-    _draw_facts(page, fact_rows(town, layers.town_zone_parts().pipe(lambda f: f[f["code"] == code])))
+    facts = fact_rows(town, layers.town_zone_parts().pipe(lambda f: f[f["code"] == code]))
+    _draw_facts(page, facts + indicator_rows(indicators.loc[indicators["code"] == code].iloc[0]))
     zone_handles = [legend.fill(c, zh, alpha=0.55, edge="none") for zh, (_, _, c) in style.ZONES.items()
                     if (parts["zone"] == zh).any()]
     kinds = [k for k in style.INFRASTRUCTURE_KINDS if (infra["kind"] == k).any()]
@@ -231,12 +253,16 @@ def render_atlas(
     """Write the town atlas (one page per town) to ``out_path``; PNG pages too with ``png_dir``."""
     out_path = Path(out_path)
     out_path.parent.mkdir(parents=True, exist_ok=True)
+    from wuzhong_geo.indicators.units import town_indicators
+
     when = map_date(date)
     towns = layers.towns().sort_values("code")
+    indicators = town_indicators()
     selected = [c for c in towns["code"] if not codes or c in codes]
     with mpl.rc_context(pdf_rc()), PdfPages(out_path, metadata=pdf_metadata(ATLAS_TITLE)) as pdf:
         for number, code in enumerate(progress_bar(selected, desc="atlas", enabled=progress, unit="page"), start=1):
-            fig = town_page(code, size=size, date=when, dem=dem, page_no=number, pages=len(selected))
+            fig = town_page(code, size=size, date=when, dem=dem, page_no=number, pages=len(selected),
+                            indicators=indicators)
             try:
                 pdf.savefig(fig, facecolor="white")
                 if png_dir is not None:

@@ -15,6 +15,7 @@ from matplotlib.figure import Figure
 from wuzhong_geo import layers, style
 from wuzhong_geo.maps import basemap, elements, legend, theme
 from wuzhong_geo.maps.compose import compose
+from wuzhong_geo.maps.indicator_maps import eco_belt_share_map, metro_stations_map
 from wuzhong_geo.maps.labels import LabelItem
 from wuzhong_geo.maps.layout import Page
 from wuzhong_geo.maps.output import map_date, parse_formats, save_figure
@@ -441,6 +442,9 @@ STANDARD_MAPS: tuple[MapSpec, ...] = (
     MapSpec("05_infrastructure", "重大基础设施规划图", "Major infrastructure", infrastructure_map),
     MapSpec("06_places", "重点项目与集聚区分布图", "Key projects and clusters", places_map),
     MapSpec("07_official_area", "镇（街道）面积专题图", "Official town areas (choropleth)", area_choropleth_map),
+    MapSpec("08_metro_stations", "镇（街道）轨道交通站点专题图", "Metro stations per town", metro_stations_map),
+    MapSpec("09_eco_belt_share", "镇（街道）生态文旅带占比专题图", "Share in the eco-culture-tourism belt",
+            eco_belt_share_map),
 )
 
 

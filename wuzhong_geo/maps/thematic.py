@@ -100,12 +100,16 @@ def classify(values: pd.Series, scheme: str = "quantiles", k: int = 5, bins=None
 
 def _class_labels(values: pd.Series, classes: pd.Series, upper: np.ndarray) -> list[str]:
     numeric = pd.to_numeric(values, errors="coerce")
-    dec = _decimals(numeric.dropna().to_numpy())
-    lows = [float(numeric.min())] + list(upper[:-1])
+    valid = numeric.dropna().to_numpy()
+    counts = bool(len(valid)) and bool(np.all(valid == np.round(valid))) and bool(np.all(upper == np.round(upper)))
+    dec = 0 if counts else _decimals(valid)
+    # whole numbers (counts): class i > 0 starts after the previous bound, so "3 – 4", not "2 – 4"
+    lows = [float(numeric.min())] + [u + 1 if counts else u for u in upper[:-1]]
     out = []
     for i, (lo, hi) in enumerate(zip(lows, upper)):
         count = int((classes == i).sum())
-        out.append(f"{lo:,.{dec}f} – {hi:,.{dec}f}（{count}）".replace(",", " "))
+        span = f"{hi:,.{dec}f}" if lo == hi else f"{lo:,.{dec}f} – {hi:,.{dec}f}"
+        out.append(f"{span}（{count}）".replace(",", " "))
     return out
 
 

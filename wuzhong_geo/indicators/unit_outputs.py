@@ -1,0 +1,83 @@
+"""Write the per-unit indicators as CSV, XLSX (Chinese headers, column dictionary) and a GeoPackage."""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from pathlib import Path
+
+import pandas as pd
+
+from wuzhong_geo import layers
+from wuzhong_geo.indicators.outputs import write_xlsx
+from wuzhong_geo.indicators.units import (
+    UNIT_KINDS,
+    indicator_columns,
+    infrastructure_detail,
+    outside_units,
+    unit_indicators,
+)
+
+CSV_ENCODING = "utf-8-sig"  # with BOM, so Excel on a Chinese Windows opens the files correctly
+#: Headers of the detail and outside-unit tables in the XLSX.
+_DETAIL_HEADERS = {"code": "代码", "name": "名称", "kind": "类别键", "kind_zh": "类别", "status": "状态键",
+                   "status_zh": "状态", "in_plan": "规划列明", "features": "要素数（个）", "km": "单元内长度（km）"}
+_OUTSIDE_HEADERS = {"layer": "图层", "id": "编号", "name": "名称", "kind": "类别"}
+
+
+def display_headers(by: str = "town") -> dict[str, str]:
+    """Return column -> Chinese header with its unit (``轨道交通站点（个）``), from the dictionary."""
+    table = indicator_columns(by)
+    return {row.column: f"{row.name_zh}（{row.unit}）" if row.unit else row.name_zh for row in table.itertuples()}
+
+
+def file_stem(by: str) -> str:
+    """Return the file name stem of the ``by`` outputs (``indicators_by_town``)."""
+    return f"indicators_by_{by}"
+
+
+def _notes(by: str, outside: pd.DataFrame) -> pd.DataFrame:
+    zh, en = UNIT_KINDS[by]
+    boundary = layers.active_boundaries()
+    rows = [
+        ("单元 / Unit", f"{zh}（{en}）"),
+        ("边界 / Boundaries", f"官方镇界 {boundary.name}" if boundary else "示意镇界，非法定界线 / schematic, not legal lines"),
+        ("量算 / Measured in", "CGCS2000 / 3度带 CM120E（EPSG:4549）；线路先按单元裁剪再量长度"),
+        ("字段 / Columns", "每列的中文名、单位、定义与依据见“字段说明”页（data/indicators/unit_indicator_columns.csv）"),
+        ("精度 / Accuracy", "基础设施线位与多数地点为示意位置（见 infrastructure.csv、places.csv 的 geometry_accuracy_m）"),
+        ("单元外点位 / Outside", f"{len(outside)} 个点位不在任何单元内（太湖水域或邻区），列在“单元外点位”页，未计入各单元"),
+    ]
+    return pd.DataFrame(rows, columns=["项目", "说明"])
+
+
+def write_unit_indicators(out_dir: str | Path, by: str = "town") -> list[Path]:
+    """Write ``indicators_by_<by>`` .csv/.xlsx/.gpkg, its column dictionary and the infrastructure detail."""
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    table = unit_indicators(by)
+    columns = indicator_columns(by)
+    detail = infrastructure_detail(by)
+    outside = outside_units(by)
+    stem = file_stem(by)
+    plain = pd.DataFrame(table.drop(columns=table.geometry.name))
+    written = []
+    with tempfile.TemporaryDirectory(dir=out_dir, prefix=".tmp-") as tmp:
+        tmp = Path(tmp)
+        staged = [tmp / f"{stem}.csv", tmp / f"{stem}_columns.csv", tmp / f"infrastructure_by_{by}.csv"]
+        for frame, path in zip((plain, columns, detail), staged):
+            frame.to_csv(path, index=False, encoding=CSV_ENCODING, lineterminator="\n")
+        staged.append(write_xlsx(tmp / f"{stem}.xlsx", {
+            "说明": _notes(by, outside),
+            "指标": plain.rename(columns=display_headers(by)),
+            "字段说明": columns,
+            "基础设施明细": detail.rename(columns=_DETAIL_HEADERS),
+            "单元外点位": outside.rename(columns=_OUTSIDE_HEADERS),
+        }))
+        gpkg = tmp / f"{stem}.gpkg"
+        table.to_file(gpkg, layer=stem, driver="GPKG", engine="pyogrio")
+        staged.append(gpkg)
+        for path in staged:
+            final = out_dir / path.name
+            shutil.move(str(path), final)
+            written.append(final)
+    return written
