@@ -96,9 +96,9 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=None, help="keep the CSV and outputs here")
     args = parser.parse_args()
 
-    from wuzhong_geo.check import check_sites, open_check
+    from wuzhong_geo import pipeline
     from wuzhong_geo.classify import classify_points
-    from wuzhong_geo.outputs import write_check
+    from wuzhong_geo.pipeline import check_sites
 
     work = args.out or Path(tempfile.mkdtemp(prefix="bench_check_"))
     work.mkdir(parents=True, exist_ok=True)
@@ -112,7 +112,7 @@ def main() -> None:
     )  # warm caches (layers, segment indexes) like a second run would
 
     t = time.perf_counter()
-    summary = write_check(open_check(csv_path), work / "check", progress=False)
+    summary = pipeline.run(csv_path, work / "check", progress=False)
     full = time.perf_counter() - t
     t = time.perf_counter()
     sites = check_sites(csv_path)

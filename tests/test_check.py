@@ -12,7 +12,8 @@ import pyogrio
 import pytest
 from typer.testing import CliRunner
 
-from wuzhong_geo.check import M2_PER_MU, check_sites, run_check
+from wuzhong_geo.locate import M2_PER_MU
+from wuzhong_geo.pipeline import check_sites, run_check
 from wuzhong_geo.cli import app
 
 SITES = Path(__file__).resolve().parent / "data" / "sites"
@@ -185,13 +186,13 @@ def test_failed_run_leaves_the_old_outputs(tmp_path, monkeypatch):
     out = tmp_path / "check"
     out.mkdir()
     (out / "results.csv").write_text("old", encoding="utf-8")
-    from wuzhong_geo import outputs
+    from wuzhong_geo import outputs, pipeline
 
     def boom(*args, **kwargs):
         raise RuntimeError("disk full")
 
     monkeypatch.setattr(outputs, "render_report", boom)
     with pytest.raises(RuntimeError):
-        outputs.check_to_dir(SITES / "wgs84_reference.csv", out, progress=False)
+        pipeline.run(SITES / "wgs84_reference.csv", out, progress=False)
     assert (out / "results.csv").read_text(encoding="utf-8") == "old"
     assert [p.name for p in tmp_path.iterdir()] == ["check"]

@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 import shapely
 
-from wuzhong_geo import check, layers
+from wuzhong_geo import layers, pipeline
 from wuzhong_geo.check_dask import POINT_COLUMNS, check_dask
 from wuzhong_geo.errors import InputError
 from wuzhong_geo.settings import ANALYSIS_CRS
@@ -81,7 +81,7 @@ def test_points_mode_on_partitioned_csv_equals_the_memory_engine(tmp_path, clien
 
     summary = check_dask(src, tmp_path / "out", client=client, partitions=4)
     got = gpd.read_parquet(tmp_path / "out" / "points")
-    expected = check.check_sites(whole)
+    expected = pipeline.check_sites(whole)
 
     assert len(got) == len(rows) and sorted(got["row_id"]) == list(range(1, len(rows) + 1))
     assert list(got.columns) == ["row_id", "项目名称", "经度", "纬度", "input_status", *POINT_COLUMNS, "geometry"]
@@ -113,7 +113,7 @@ def test_full_mode_on_geoparquet_equals_the_memory_engine_in_every_column(tmp_pa
 
     check_dask(src, tmp_path / "out", client=client, mode="full")
     got = gpd.read_parquet(tmp_path / "out" / "points")
-    expected = check.check_sites(frame)
+    expected = pipeline.check_sites(frame)
     assert list(got.columns) == list(expected.columns)
     assert_frames_equal(got, expected, list(expected.columns))
     assert got["dist_expressway_m"].notna().any() and got["message"].str.len().gt(0).all()

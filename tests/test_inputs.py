@@ -9,9 +9,10 @@ import pandas as pd
 import pytest
 import shapely
 
+from wuzhong_geo.columns import result_column_names
 from wuzhong_geo.errors import InputError
 from wuzhong_geo.inputs import open_input, read_input
-from wuzhong_geo.parcels_txt import parse_parcel_text, read_parcel_txt
+from wuzhong_geo.inputs.parcels import parse_parcel_text, read_parcel_txt
 
 SITES = Path(__file__).resolve().parent / "data" / "sites"
 SAMPLE = Path(__file__).resolve().parents[1] / "data" / "samples" / "projects.csv"
@@ -129,7 +130,7 @@ def test_frames_combined_column_wkt_and_reserved_names():
             "status": ["在建", "规划"],
         }
     )
-    sites, info = read_input(frame)
+    sites, info = read_input(frame, reserved=result_column_names())
     assert info.lonlat_col == "location"
     assert info.renamed == {"name": "input_name", "status": "input_status"}
     assert info.name_col == "input_name"
@@ -167,7 +168,7 @@ def test_plain_shapefile_with_gbk_dbf(tmp_path):
 def test_xlsx_writer_rolls_over_to_a_new_sheet(tmp_path, monkeypatch):
     import openpyxl
 
-    from wuzhong_geo import xlsx
+    from wuzhong_geo.outputs import xlsx_writer as xlsx
 
     monkeypatch.setattr(xlsx, "MAX_ROWS", 4)  # header + 3 rows per sheet
     writer = xlsx.XlsxWriter(tmp_path / "t.xlsx")

@@ -48,7 +48,8 @@ import pandas as pd
 import pyarrow.parquet as pq
 import shapely
 
-from wuzhong_geo import check, classify, inputs, layers
+from wuzhong_geo import check, classify, inputs, layers, pipeline
+from wuzhong_geo.columns import result_column_names
 from wuzhong_geo.errors import InputError
 from wuzhong_geo.settings import STORAGE_CRS
 from wuzhong_geo.style import MANAGEMENT_ZONES, SUBREGIONS, ZONES
@@ -88,7 +89,7 @@ class _Job:
     boundaries: str | None
     zone_rules: str | None
     source_format: str          # csv | parquet | geoparquet
-    context: object | None      # full mode: check._Context (layers, trees, rules)
+    context: object | None      # full mode: context.CheckContext (layers, trees, rules)
     units: gpd.GeoDataFrame | None  # points mode: classify.unit_polygons() of the client
 
 
@@ -350,7 +351,8 @@ def check_dask(
     read_options = {"crs": crs, "lon_col": lon_col, "lat_col": lat_col, "name_col": name_col,
                     "category_col": category_col, "town_col": town_col}
     # Points mode needs only the reader's decisions; full mode the whole check context.
-    run = check.open_check(head, buffer_m=buffer_m, rules=rules, **read_options) if mode == "full" else None
+    run = pipeline.open_check(head, buffer_m=buffer_m, rules=rules, **read_options) if mode == "full" else None
+    read_options["reserved"] = result_column_names()
     info = run.info if run else inputs.open_input(head, **read_options).info
     back = {new: old for old, new in info.renamed.items()}
     if not isinstance(head, gpd.GeoDataFrame):
@@ -456,7 +458,7 @@ def _summary(c: dict[str, Counter], job: _Job, run, source, n_parts: int, schedu
         "mode": job.mode,
         "generated_at": datetime.now(timezone.utc).astimezone().isoformat(timespec="seconds"),
         "input": info,
-        "options": {"rules": run.rules_path if run else None, "buffer_m": run.buffer_m if run else None},
+        "options": {"rules": run.rules_path if run else None, "buffer_m": run.options.buffer_m if run else None},
         "boundaries": job.boundaries or "schematic",
         "zone_rules": job.zone_rules or "bundled",
         "rows": rows,

@@ -24,7 +24,6 @@ from wuzhong_geo.style import INFRASTRUCTURE_KINDS, MANAGEMENT_ZONES, SUBREGIONS
 Severity = Literal["note", "warning"]
 #: Severities from least to most serious (``flag_level`` is the most serious one that fired).
 SEVERITIES = ("note", "warning")
-SEVERITY_LABELS = {"note": ("提示", "Note"), "warning": ("警示", "Warning")}
 #: Statuses a site can have (see :mod:`wuzhong_geo.check`).
 SITE_STATUSES = (
     "ok",

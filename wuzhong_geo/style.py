@@ -163,6 +163,47 @@ SITE_STATUS_LABELS: dict[str, tuple[str, str]] = {
     "invalid_coordinates": ("坐标无效", "Invalid coordinates"),
     "invalid_geometry": ("几何无效", "Invalid geometry"),
 }
+#: Site-check result columns: name -> (Chinese header, English description); see wuzhong_geo.columns.
+CHECK_COLUMN_LABELS: dict[str, tuple[str, str]] = {
+    "row_id": ("行号", "Input row number (1 = first data row)"),
+    "status": (
+        "状态",
+        "ok / outside_district / in_taihu_water / invalid_coordinates / invalid_geometry",
+    ),
+    "message": ("说明", "What the status means for this row, in Chinese"),
+    "code": ("镇街代码", "9-digit NBS code of the town (main town for polygons/lines)"),
+    "name": ("镇（街道）", "Town or street"),
+    "management_zone": ("管理主体", "Management zone"),
+    "functional_zone": ("功能区", "Functional zone (largest share for polygons/lines)"),
+    "subregion": ("片区", "Sub-region (an interpretation)"),
+    "functional_zones": ("涉及功能区", "Every functional zone the site touches (share ≥ 0.1 %)"),
+    "zone_breakdown": ("功能区明细", "Area (m², 公顷, 亩) or length per zone, with share"),
+    "towns": ("涉及镇（街道）", "Every town the site touches"),
+    "geometry_type": ("几何类型", "point / line / polygon"),
+    "area_m2": ("面积（平方米）", "Polygon or buffer area, m²"),
+    "area_ha": ("面积（公顷）", "Area in hectares (公顷)"),
+    "area_mu": ("面积（亩）", "Area in mu (亩 = 10000/15 m²)"),
+    "length_m": ("长度（米）", "Line length, m"),
+    "land_share": ("陆域占比", "Share on Wuzhong's land"),
+    "taihu_share": ("太湖水域占比", "Share in Wuzhong's Taihu waters"),
+    "taihu_shore_m": ("距太湖湖岸（米）", "Distance to the Taihu shore, m"),
+    "district_distance_m": ("距区界（米）", "Distance to the district (sites outside it), m"),
+    "rule_category": ("规则类别", "Project category used by the rules"),
+    "input_town_code": ("填报镇街代码", "Town code of the input's town column"),
+    "town_match": ("填报镇街一致", "Input town equals the located town"),
+    "crosses_zone_boundary": ("跨功能区", "Touches more than one functional zone"),
+    "crosses_town_boundary": ("跨镇街", "Touches more than one town"),
+    "coordinates_swapped": ("经纬度填反", "Latitude/longitude were swapped in the input"),
+    "flags": ("命中规则", "Rule ids that fired"),
+    "flag_level": ("提示级别", "warning / note"),
+    "flag_notes": ("提示", "Rule messages"),
+    "wgs84_lon": ("经度（WGS84）", "Longitude of the site (point on surface), WGS84"),
+    "wgs84_lat": ("纬度（WGS84）", "Latitude, WGS84"),
+    "site_name": ("名称", "Site name"),
+    "share": ("占比", "Share of the site"),
+}
+#: Rule severities of the site check: key -> (Chinese label, English label).
+SEVERITY_LABELS = {"note": ("提示", "Note"), "warning": ("警示", "Warning")}
 #: Fallback colour of a site-check status not listed in SITE_STATUS_COLOURS.
 SITE_STATUS_UNKNOWN = "#000000"
 #: Colour of layers a caller adds to a web map (``extra_layers``) without a style of its own.

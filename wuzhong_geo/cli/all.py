@@ -29,13 +29,13 @@ def all_command(
     apply_options(boundaries, zone_rules)
     from wuzhong_geo import indicators, maps, web
     from wuzhong_geo.export import write_layers
+    from wuzhong_geo import pipeline
     from wuzhong_geo.indicators.unit_outputs import write_unit_indicators
-    from wuzhong_geo.outputs import check_to_dir
 
     sample = sites or data_dir() / "samples" / "projects.csv"
     steps = [
         ("图层 layers", lambda: write_layers(out / "layers", "gpkg")),
-        ("项目核查 site check", lambda: check_to_dir(sample, out / "check")),
+        ("项目核查 site check", lambda: pipeline.run(sample, out / "check")),
         ("指标 indicators", lambda: indicators.write_indicator_outputs(out / "indicators")),
         ("镇级指标 town indicators", lambda: write_unit_indicators(out / "town_indicators", "town")),
         ("网页地图 web map", lambda: web.write_webmap(maps_dir / "wuzhong.html", sites=out / "check" / "results.gpkg")),

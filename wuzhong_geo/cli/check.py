@@ -51,7 +51,7 @@ def check_command(
 ) -> None:
     """核查项目选址：所在镇街、功能区、片区、最近规划设施、距太湖湖岸与规则提示。 Check project sites against the plan."""
     apply_options(boundaries)
-    from wuzhong_geo.outputs import check_to_dir
+    from wuzhong_geo import pipeline
 
     if engine not in ("memory", "dask") or (engine == "memory" and (scheduler or partitions)):
         fail("--engine 须为 memory 或 dask；--scheduler/--partitions 仅用于 --engine dask / "
@@ -66,7 +66,7 @@ def check_command(
                 buffer_m=buffer_m, rules=rules, encoding=encoding,
             )
         else:
-            summary = check_to_dir(
+            summary = pipeline.run(
                 input_path, out, progress=progress, crs=crs, lon_col=lon_col, lat_col=lat_col, name_col=name_col,
                 category_col=category_col, town_col=town_col, buffer_m=buffer_m, rules=rules, encoding=encoding,
                 sheet=sheet, layer=layer,

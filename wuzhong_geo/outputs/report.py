@@ -19,7 +19,7 @@ import pandas as pd
 import shapely
 
 from wuzhong_geo import layers
-from wuzhong_geo.rules import SEVERITY_LABELS
+from wuzhong_geo.style import SEVERITY_LABELS
 from wuzhong_geo.settings import ANALYSIS_CRS, STORAGE_CRS
 from wuzhong_geo.style import (
     DISTRICT_EDGE,

@@ -1,0 +1,153 @@
+"""One chunk of sites prepared for the check: geometry kinds, representative points, EPSG:4549.
+
+:class:`Chunk` is what the locate, measure and judge steps (and any column step added to them)
+receive: the sites as read, their geometries in EPSG:4326 and EPSG:4549, a representative point
+of each, and ``out``, the result columns filled so far (aligned to the sites' index).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+
+from wuzhong_geo.columns import CORE, TAIL, empty_columns
+from wuzhong_geo.coords import transformer
+from wuzhong_geo.inputs import InputInfo
+from wuzhong_geo.settings import ANALYSIS_CRS, STORAGE_CRS
+
+
+@dataclass
+class Chunk:
+    """Sites of one chunk and what the steps have found so far.
+
+    Arrays have one entry per site, in order. ``geoms`` are EPSG:4326 (collections reduced to
+    their highest dimension); ``analysis`` the same in EPSG:4549 (buffered points as polygons
+    when the run buffers), ``None`` where a site has no geometry; ``lon``/``lat`` a representative
+    point in EPSG:4326 (the point itself, a multipoint's centroid, a point on the surface of a
+    line or polygon) and ``x``/``y`` that point in EPSG:4549 for plain points (NaN otherwise).
+    """
+
+    sites: gpd.GeoDataFrame
+    info: InputInfo  # column roles: name_col, category_col, town_col
+    geoms: np.ndarray
+    analysis: np.ndarray
+    kind: np.ndarray  # point | line | polygon | '' (no geometry)
+    has_geom: np.ndarray
+    plain: np.ndarray  # a single Point: classified and measured without geometry work
+    buffered: np.ndarray
+    lon: np.ndarray
+    lat: np.ndarray
+    x: np.ndarray
+    y: np.ndarray
+    out: pd.DataFrame
+    #: Set by locate: the status the geometry gives (before bad input overrides it), the final
+    #: status, which rows are located in a town, and every town code / management zone touched.
+    analysed: np.ndarray | None = None
+    status: np.ndarray | None = None
+    located: np.ndarray | None = None
+    town_codes: pd.Series | None = None
+    management_zones: pd.Series | None = None
+
+    @property
+    def index(self) -> pd.Index:
+        """The sites' index: a column step returns a frame with this index."""
+        return self.sites.index
+
+    def __len__(self) -> int:
+        return len(self.sites)
+
+    def add(self, frame: pd.DataFrame) -> None:
+        """Put the columns a column step returned into ``out`` (the frame must share the index)."""
+        if not frame.index.equals(self.index):
+            raise ValueError("a column step must return a frame indexed like chunk.index")
+        for col in frame.columns:
+            self.out[col] = frame[col]
+
+
+def geometry_kind(geoms: np.ndarray) -> np.ndarray:
+    """point | line | polygon | '' (none) per geometry; collections by their highest dimension."""
+    dim = shapely.get_dimensions(geoms)
+    kind = np.full(len(geoms), "", dtype=object)
+    kind[dim == 0] = "point"
+    kind[dim == 1] = "line"
+    kind[dim == 2] = "polygon"
+    kind[pd.isna(geoms)] = ""
+    return kind
+
+
+def _highest_dimension(geoms: np.ndarray, kind: np.ndarray) -> np.ndarray:
+    """Drop lower-dimensional parts of collections (make_valid can leave stray lines/points)."""
+    coll = shapely.get_type_id(geoms) == 7
+    if not coll.any():
+        return geoms
+    geoms = geoms.copy()
+    idx = np.flatnonzero(coll)
+    parts, owner = shapely.get_parts(geoms[idx], return_index=True)
+    want = np.array([{"point": 0, "line": 1, "polygon": 2}[k] for k in kind[idx]])[owner]
+    keep = shapely.get_dimensions(parts) == want
+    for pos in np.unique(owner):  # few rows: only repaired polygons produce collections
+        geoms[idx[pos]] = shapely.union_all(parts[(owner == pos) & keep])
+    return geoms
+
+
+def to_analysis(geoms: np.ndarray) -> np.ndarray:
+    """EPSG:4326 geometries to EPSG:4549."""
+    tr = transformer(STORAGE_CRS, ANALYSIS_CRS)
+    return shapely.transform(geoms, lambda xy: np.column_stack(tr.transform(xy[:, 0], xy[:, 1])))
+
+
+def to_storage(geoms: np.ndarray) -> np.ndarray:
+    """EPSG:4549 geometries to EPSG:4326."""
+    tr = transformer(ANALYSIS_CRS, STORAGE_CRS)
+    return shapely.transform(geoms, lambda xy: np.column_stack(tr.transform(xy[:, 0], xy[:, 1])))
+
+
+def prepare_chunk(sites: gpd.GeoDataFrame, info: InputInfo, buffer_m: float | None = None) -> Chunk:
+    """Kinds, representative points and EPSG:4549 geometries of a chunk of sites (from inputs)."""
+    n = len(sites)
+    geoms = np.asarray(sites.geometry.values.to_numpy(), dtype=object)
+    has_geom = ~pd.isna(geoms)
+    kind = geometry_kind(geoms)
+    geoms = _highest_dimension(geoms, kind)
+    is_point = kind == "point"
+    plain = has_geom & (shapely.get_type_id(geoms) == 0)
+    lon = np.full(n, np.nan)
+    lat = np.full(n, np.nan)
+    lon[plain], lat[plain] = shapely.get_x(geoms[plain]), shapely.get_y(geoms[plain])
+    rest = has_geom & ~plain
+    rep = np.where(
+        is_point[rest], shapely.centroid(geoms[rest]), shapely.point_on_surface(geoms[rest])
+    )
+    lon[rest], lat[rest] = shapely.get_x(rep), shapely.get_y(rep)
+    x = np.full(n, np.nan)
+    y = np.full(n, np.nan)
+    x[plain], y[plain] = transformer(STORAGE_CRS, ANALYSIS_CRS).transform(lon[plain], lat[plain])
+    analysis = np.full(n, None, dtype=object)
+    analysis[rest] = to_analysis(geoms[rest])
+    buffered = np.zeros(n, dtype=bool)
+    if buffer_m:
+        buffered = has_geom & is_point
+        analysis[plain] = shapely.points(x[plain], y[plain])
+        analysis[buffered] = shapely.buffer(analysis[buffered], buffer_m, quad_segs=16)
+    out = empty_columns(sites.index, [c.name for c in (*CORE, *TAIL)])
+    out["geometry_type"] = kind
+    out["wgs84_lon"], out["wgs84_lat"] = np.round(lon, 7), np.round(lat, 7)
+    return Chunk(
+        sites=sites,
+        info=info,
+        geoms=geoms,
+        analysis=analysis,
+        kind=kind,
+        has_geom=has_geom,
+        plain=plain,
+        buffered=buffered,
+        lon=lon,
+        lat=lat,
+        x=x,
+        y=y,
+        out=out,
+    )

@@ -1,0 +1,404 @@
+"""Tables as sites: CSV/TSV/TXT (encoding and delimiter detected), XLSX, DataFrames, 界址点坐标 TXT.
+
+Coordinates come from longitude/latitude columns, one "lon,lat" column or WKT, found by
+:mod:`wuzhong_geo.inputs.detect`; each chunk is parsed vectorised (DMS, swapped axes, per-row CRS).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+
+from wuzhong_geo import coords
+from wuzhong_geo.errors import InputError
+from wuzhong_geo.inputs import parcels
+from wuzhong_geo.inputs.detect import (
+    CATEGORY_NAMES,
+    CRS_NAMES,
+    LAT_NAMES,
+    LON_NAMES,
+    LONLAT_NAMES,
+    NAME_NAMES,
+    TOWN_NAMES,
+    WKT_NAMES,
+    dedupe,
+    find,
+    find_containing,
+    header_row,
+    is_header,
+    sniff_delimiter,
+)
+from wuzhong_geo.inputs.geometry import finish_geometries, reproject_vector
+from wuzhong_geo.inputs.sites import InputInfo, SiteReader, renames, slices, whole_frame_reader
+from wuzhong_geo.settings import STORAGE_CRS
+from wuzhong_geo.textio import detect_encoding
+
+
+@dataclass
+class _TablePlan:
+    spec: coords.CoordSpec | None
+    lon_col: str | None = None
+    lat_col: str | None = None
+    lonlat_col: str | None = None
+    wkt_col: str | None = None
+    crs_col: str | None = None
+
+
+def open_text(path: Path, spec, encoding: str | None, explicit: dict) -> SiteReader:
+    """Open a CSV/TSV/TXT (or 界址点坐标 TXT) file; rows are parsed chunk by chunk."""
+    codec = encoding or detect_encoding(path)
+    with open(path, encoding=codec, errors="strict", newline="") as f:
+        try:
+            head = f.read(1 << 16)
+        except UnicodeDecodeError as exc:
+            raise InputError(
+                f"{path.name}: 不能按 {codec} 解码 / cannot decode as {codec}: {exc}"
+            ) from None
+    if parcels.looks_like_parcel_txt(head):
+        try:
+            parsed = parcels.read_parcel_txt(path, crs=_parcel_crs(spec), encoding=codec)
+        except UnicodeDecodeError as exc:
+            raise InputError(
+                f"{path.name}: 不能按 {codec} 解码 / cannot decode as {codec}: {exc}"
+            ) from None
+        info = InputInfo(
+            source=path.name,
+            format="parcel_txt",
+            encoding=codec,
+            crs=parsed.crs,
+            notes=list(parsed.notes),
+        )
+        frame = parsed.parcels
+        frame["_swapped"] = False
+        frame["_dms"] = False
+        frame["_source_crs"] = parsed.crs
+        info.name_col = "地块名称"
+        info.category_col = "地块用途"
+        return whole_frame_reader(
+            finish_geometries(frame, info), info, {**explicit, "lon_col": None, "lat_col": None}
+        )
+    if not head.strip():
+        raise InputError(f"{path.name}: 文件为空 / the file is empty")
+    lines = head.splitlines()
+    sep = sniff_delimiter(lines[:30])
+    skip = header_row(lines[:30], sep, explicit)
+    # every cell as text: DMS strings, leading zeros and codes stay as typed
+    options = dict(sep=sep, encoding=codec, dtype=str, skiprows=skip, skipinitialspace=True,
+                   engine="c", on_bad_lines="warn")
+    try:
+        first = pd.read_csv(path, nrows=1000, **options)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
+        raise InputError(f"{path.name}: 无法按表格读取 / cannot read as a table: {exc}") from None
+    info = InputInfo(source=path.name, format="csv", encoding=codec)
+    if skip:
+        info.notes.append(f"跳过表头上方 {skip} 行标题")
+
+    def chunks(size: int) -> Iterator[pd.DataFrame]:
+        yield from pd.read_csv(path, chunksize=size, **options)
+
+    rows = _count_rows(path, skip)
+    return table_reader(chunks, first.head(0), rows, spec, info, explicit, first=first)
+
+
+def _count_rows(path: Path, skip: int) -> int:
+    # Only for the progress bar: newlines minus header (a quoted newline may over-count).
+    with open(path, "rb") as f:
+        n = sum(block.count(b"\n") for block in iter(lambda: f.read(1 << 22), b""))
+    return max(n - skip - 1, 0)
+
+
+
+def open_excel(path: Path, spec, sheet, explicit: dict) -> SiteReader:
+    """Open an XLSX sheet (the first with data unless ``sheet``), skipping title rows."""
+    try:
+        book = pd.ExcelFile(path, engine="openpyxl")
+    except Exception as exc:  # noqa: BLE001 - zipfile.BadZipFile, openpyxl errors, …
+        raise InputError(
+            f"{path.name}: 无法读取 Excel 文件 / cannot read the Excel file ({exc}); "
+            "旧版 .xls 请另存为 .xlsx"
+        ) from None
+    names = book.sheet_names
+    if sheet is not None:
+        if str(sheet) not in names and not (isinstance(sheet, int) and sheet < len(names)):
+            raise InputError(
+                f"{path.name}: 没有工作表 {sheet!r}；已有 {names} / no sheet {sheet!r}"
+            )
+        chosen = sheet if isinstance(sheet, int) or str(sheet) in names else names[0]
+    else:
+        chosen = None
+        for name in names:
+            raw = pd.read_excel(book, sheet_name=name, header=None, nrows=20, dtype=object)
+            if not raw.dropna(how="all").empty:
+                chosen = name
+                break
+        if chosen is None:
+            raise InputError(f"{path.name}: 所有工作表都是空的 / every sheet is empty")
+    raw = pd.read_excel(book, sheet_name=chosen, header=None, dtype=object)
+    raw = raw.dropna(how="all").dropna(axis=1, how="all")
+    if raw.empty:
+        raise InputError(
+            f"{path.name}: 工作表 {chosen!r} 没有数据 / sheet {chosen!r} holds no data"
+        )
+    header = 0
+    for i in range(min(15, len(raw))):
+        if is_header(list(raw.iloc[i]), explicit):
+            header = i
+            break
+    columns = [
+        str(c).strip() if pd.notna(c) else f"列{j + 1}" for j, c in enumerate(raw.iloc[header])
+    ]
+    frame = raw.iloc[header + 1 :].copy()
+    frame.columns = dedupe(columns)
+    frame = frame.reset_index(drop=True)
+    frame = frame.infer_objects()
+    info = InputInfo(source=path.name, format="xlsx")
+    info.notes.append(
+        f"读取工作表 {chosen!r}" + (f"（共 {len(names)} 个工作表）" if len(names) > 1 else "")
+    )
+    if header:
+        info.notes.append(f"跳过表头上方 {header} 行标题")
+    return table_reader(
+        lambda size: slices(frame, size),
+        frame.head(0),
+        len(frame),
+        spec,
+        info,
+        explicit,
+        first=frame.head(1000),
+    )
+
+
+
+
+def _resolve_columns(
+    columns: list[str], first: pd.DataFrame, spec, explicit: dict, info: InputInfo
+) -> _TablePlan:
+    def need(col: str | None, what: str) -> str | None:
+        if col is None:
+            return None
+        if col not in columns:
+            raise InputError(
+                f"{info.source}: 找不到列 {col!r}（{what}）；文件中的列为 {columns} / unknown column {col!r} ({what})"
+            )
+        return col
+
+    plan = _TablePlan(spec=spec)
+    plan.lon_col = need(explicit.get("lon_col"), "--lon-col")
+    plan.lat_col = need(explicit.get("lat_col"), "--lat-col")
+    info.name_col = (
+        need(explicit.get("name_col"), "--name-col")
+        or find(columns, NAME_NAMES)
+        or find_containing(columns, ("名称",))
+    )
+    info.category_col = need(explicit.get("category_col"), "--category-col") or find(
+        columns, CATEGORY_NAMES
+    )
+    info.town_col = need(explicit.get("town_col"), "--town-col") or find(columns, TOWN_NAMES)
+    plan.crs_col = find(columns, CRS_NAMES)
+    if plan.lon_col is None:
+        plan.lon_col = find(columns, LON_NAMES) or find_containing(columns, ("经度", "lng", "longitude"))
+        plan.lat_col = find(columns, LAT_NAMES) or find_containing(columns, ("纬度", "latitude"))
+        if plan.lon_col is None or plan.lat_col is None:
+            plan.lon_col = plan.lat_col = None
+            plan.lonlat_col = find(columns, LONLAT_NAMES)
+            plan.wkt_col = find(columns, WKT_NAMES) if plan.lonlat_col is None else None
+    if plan.lon_col is None and plan.lonlat_col is None and plan.wkt_col is None:
+        raise InputError(
+            f"{info.source}: 找不到坐标列（如 经度/纬度、lng/lat、x/y 或 WKT）；文件中的列为 {columns}。"
+            "请用 --lon-col 和 --lat-col 指定。 / no coordinate columns found; pass --lon-col and --lat-col."
+        )
+    if spec is None:
+        guessed = coords.crs_from_columns(
+            [c for c in (plan.lon_col, plan.lat_col, plan.lonlat_col) if c]
+        )
+        if guessed is not None:
+            plan.spec = guessed
+            info.notes.append(f"根据列名判断坐标为 {guessed.label}（可用 --crs 改写）")
+    info.lon_col, info.lat_col = plan.lon_col, plan.lat_col
+    info.lonlat_col, info.wkt_col, info.crs_col = plan.lonlat_col, plan.wkt_col, plan.crs_col
+    info.crs = plan.spec.label if plan.spec else "auto"
+    if plan.crs_col:
+        info.notes.append(f"逐行坐标系取自列 {plan.crs_col!r}，空白行按 {info.crs} 处理")
+    return plan
+
+
+
+def table_reader(
+    chunk_fn,
+    empty: pd.DataFrame,
+    rows: int,
+    spec,
+    info: InputInfo,
+    explicit: dict,
+    first: pd.DataFrame,
+) -> SiteReader:
+    """A reader over table chunks: resolve the coordinate and role columns once, parse each chunk."""
+    columns = [str(c) for c in empty.columns]
+    if rows == 0 or first.dropna(how="all").empty and rows <= len(first):
+        raise InputError(
+            f"{info.source}: 只有表头，没有数据行 / the file has a header but no data rows"
+        )
+    plan = _resolve_columns(columns, first, spec, explicit, info)
+    renamed = renames(columns, explicit.get("reserved", ()))
+    info.renamed = renamed
+    info.columns = [renamed.get(c, c) for c in columns]
+    for attr in (
+        "lon_col",
+        "lat_col",
+        "lonlat_col",
+        "wkt_col",
+        "crs_col",
+        "name_col",
+        "category_col",
+        "town_col",
+    ):
+        value = getattr(info, attr)
+        if value in renamed:
+            setattr(info, attr, renamed[value])
+    for attr in ("lon_col", "lat_col", "lonlat_col", "wkt_col", "crs_col"):
+        value = getattr(plan, attr)
+        if value in renamed:
+            setattr(plan, attr, renamed[value])
+    info.rows = rows
+
+    def chunks(size: int) -> Iterator[gpd.GeoDataFrame]:
+        for chunk in chunk_fn(size):
+            chunk = chunk.copy()
+            chunk.columns = [str(c) for c in chunk.columns]
+            chunk = chunk.rename(columns=renamed)
+            yield _table_sites(chunk, plan, info)
+
+    return SiteReader(info, chunks)
+
+
+def _table_sites(frame: pd.DataFrame, plan: _TablePlan, info: InputInfo) -> gpd.GeoDataFrame:
+    """Turn one chunk of a table into sites (vectorised)."""
+    n = len(frame)
+    status = np.full(n, None, dtype=object)
+    message = np.full(n, "", dtype=object)
+    notes = np.full(n, "", dtype=object)
+    swapped = np.zeros(n, dtype=bool)
+    dms = np.zeros(n, dtype=bool)
+    source_crs = np.full(n, "", dtype=object)
+    if plan.wkt_col:
+        text = frame[plan.wkt_col].astype("string").fillna("")
+        geoms = shapely.from_wkt(text.to_numpy(dtype=object), on_invalid="ignore")
+        missing = text.str.strip().eq("").to_numpy()
+        bad = pd.isna(geoms) & ~missing
+        status[missing | bad] = "invalid_geometry"
+        message[missing] = f"{plan.wkt_col} 为空"
+        message[bad] = f"{plan.wkt_col} 不是有效的 WKT"
+        sites = gpd.GeoDataFrame(frame, geometry=gpd.GeoSeries(geoms, index=frame.index), crs=None)
+        sites = reproject_vector(sites, plan.spec, info, default_by_numbers=True)
+    else:
+        if plan.lonlat_col:
+            pair = (
+                frame[plan.lonlat_col]
+                .astype("string")
+                .str.strip()
+                .str.split(r"[,，;；\s]+", n=1, expand=True, regex=True)
+            )
+            pair = pair.reindex(columns=[0, 1])
+            a_raw, b_raw = pair[0], pair[1]
+            a_name, b_name = f"{plan.lonlat_col}(经度)", f"{plan.lonlat_col}(纬度)"
+        else:
+            a_raw, b_raw = frame[plan.lon_col], frame[plan.lat_col]
+            a_name, b_name = plan.lon_col, plan.lat_col
+        a, a_dms, a_prob = coords.parse_coordinate(a_raw)
+        b, b_dms, b_prob = coords.parse_coordinate(b_raw)
+        dms = (a_dms | b_dms).to_numpy()
+        lon = np.full(n, np.nan)
+        lat = np.full(n, np.nan)
+        problem = np.full(n, "", dtype=object)
+        groups = _crs_groups(frame, plan, status, message)
+        for spec, sel in groups:
+            conv = coords.to_wgs84(a.to_numpy()[sel], b.to_numpy()[sel], spec)
+            lon[sel], lat[sel] = conv.lon, conv.lat
+            swapped[sel] = conv.swapped
+            problem[sel] = conv.problem
+            source_crs[sel] = conv.source_crs
+        parse_msg = _join_reasons(a_name, a_prob.to_numpy(), b_name, b_prob.to_numpy())
+        bad = (parse_msg != "") & (status == None)
+        status[bad] = "invalid_coordinates"
+        message[bad] = parse_msg[bad]
+        bad = (problem != "") & (status == None)
+        status[bad] = "invalid_coordinates"
+        message[bad] = problem[bad]
+        ok = status == None
+        lon[~ok] = np.nan
+        lat[~ok] = np.nan
+        notes[swapped & ok] = "经纬度（或 X/Y）填反，已自动交换"
+        geoms = gpd.points_from_xy(lon, lat)
+        geoms[~ok] = None
+        sites = gpd.GeoDataFrame(
+            frame, geometry=gpd.GeoSeries(geoms, index=frame.index), crs=STORAGE_CRS
+        )
+    sites["_status"] = status
+    sites["_message"] = message
+    sites["_notes"] = notes
+    sites["_swapped"] = swapped
+    sites["_dms"] = dms
+    sites["_source_crs"] = source_crs
+    if plan.wkt_col:
+        sites = finish_geometries(sites, info)
+    return sites
+
+
+def _join_reasons(a_name: str, a_prob: np.ndarray, b_name: str, b_prob: np.ndarray) -> np.ndarray:
+    a_msg = np.where(
+        a_prob != "", np.char.add(np.char.add(str(a_name), "："), a_prob.astype(str)), ""
+    )
+    b_msg = np.where(
+        b_prob != "", np.char.add(np.char.add(str(b_name), "："), b_prob.astype(str)), ""
+    )
+    both = (a_msg != "") & (b_msg != "")
+    joined = np.where(both, np.char.add(np.char.add(a_msg, "；"), b_msg), np.char.add(a_msg, b_msg))
+    return joined.astype(object)
+
+
+def _crs_groups(frame: pd.DataFrame, plan: _TablePlan, status, message) -> list[tuple]:
+    """Split rows by their coordinate system: the per-row CRS column if any, else the file's."""
+    n = len(frame)
+    if not plan.crs_col:
+        return [(plan.spec, np.ones(n, dtype=bool))]
+    values = frame[plan.crs_col].astype("string").str.strip().fillna("")
+    groups = []
+    remaining = values.eq("").to_numpy()
+    if remaining.any():
+        groups.append((plan.spec, remaining))
+    for value in pd.unique(values[values.ne("")]):
+        sel = values.eq(value).to_numpy()
+        try:
+            spec = coords.parse_crs(value)
+        except InputError:
+            status[sel] = "invalid_coordinates"
+            why = coords.unsupported_reason(value)
+            message[sel] = (
+                f"{plan.crs_col}“{value}”：{why}"
+                if why
+                else f"{plan.crs_col}“{value}”不是可识别的坐标系（wgs84/cgcs2000/gcj02/bd09/EPSG:n）"
+            )
+            continue
+        groups.append((spec, sel))
+    return groups
+
+
+# --- vector files ------------------------------------------------------------------------------
+
+
+
+def _parcel_crs(spec) -> str | None:
+    if spec is None or spec.kind == "cgcs2000":
+        return None
+    if spec.kind == "epsg":
+        return spec.crs
+    raise InputError(
+        f"界址点坐标文件是投影坐标，--crs {spec.label} 不适用；请用 cgcs2000 或 EPSG:n"
+    )
+

@@ -1,0 +1,130 @@
+"""Vector files as sites: GeoJSON, GeoPackage, Shapefile (plain or zipped; GBK DBF without .cpg), …"""
+
+from __future__ import annotations
+
+import zipfile
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pyogrio
+
+from wuzhong_geo.errors import InputError
+from wuzhong_geo.inputs.geometry import finish_geometries, reproject_vector
+from wuzhong_geo.inputs.sites import InputInfo, SiteReader, whole_frame_reader
+
+#: File suffixes read as vector data.
+VECTOR_SUFFIXES = {".geojson", ".json", ".gpkg", ".shp", ".zip", ".fgb", ".kml", ".parquet"}
+
+
+def _shapefile_without_cpg(path: Path) -> bool:
+    if path.suffix.lower() == ".shp":
+        return not path.with_suffix(".cpg").exists() and not path.with_suffix(".CPG").exists()
+    if path.suffix.lower() == ".zip":
+        try:
+            with zipfile.ZipFile(path) as z:
+                names = [n.lower() for n in z.namelist()]
+        except zipfile.BadZipFile:
+            return False
+        return any(n.endswith(".dbf") for n in names) and not any(n.endswith(".cpg") for n in names)
+    return False
+
+
+def _mojibake_score(frame: pd.DataFrame) -> int:
+    """Latin-1 letters and replacement characters: the marks of a GBK DBF read as Latin-1/UTF-8."""
+    score = 0
+    for col in frame.columns:
+        if frame[col].dtype == object or str(frame[col].dtype).startswith(("str", "string")):
+            text = frame[col].dropna().astype(str)
+            score += int(text.str.count(r"[\u0080-\u00ff\ufffd]").sum())
+    return score
+
+
+def _zip_member(path: Path) -> str:
+    """GDAL path of the dataset inside a zip (Shapefiles are often in a sub-folder)."""
+    try:
+        with zipfile.ZipFile(path) as z:
+            names = z.namelist()
+    except zipfile.BadZipFile:
+        raise InputError(f"{path.name}: 不是有效的 zip 文件 / not a valid zip file") from None
+    for ext in (".shp", ".gpkg", ".geojson", ".json"):
+        found = sorted(n for n in names if n.lower().endswith(ext) and not n.startswith("__MACOSX"))
+        if found:
+            return f"/vsizip/{path.resolve()}/{found[0]}"
+    raise InputError(
+        f"{path.name}: zip 中没有 .shp/.gpkg/.geojson / the zip holds no vector file ({names[:10]})"
+    )
+
+
+def open_vector(
+    path: Path, spec, layer: str | None, encoding: str | None, explicit: dict
+) -> SiteReader:
+    """Open a vector file (or zipped Shapefile) layer as sites in EPSG:4326."""
+    source = _zip_member(path) if path.suffix.lower() == ".zip" else path
+    try:
+        layers = pyogrio.list_layers(source)
+    except Exception as exc:  # noqa: BLE001 - pyogrio.errors.DataSourceError and friends
+        raise InputError(
+            f"{path.name}: 无法作为矢量文件读取 / cannot read as a vector file ({exc})"
+        ) from None
+    if len(layers) == 0:
+        raise InputError(f"{path.name}: 没有图层 / no layers")
+    names = [str(n) for n in layers[:, 0]]
+    if layer is not None and layer not in names:
+        raise InputError(f"{path.name}: 没有图层 {layer!r}；已有 {names} / no layer {layer!r}")
+    chosen = layer or names[0]
+    info = InputInfo(source=path.name, format=_vector_format(path))
+    if len(names) > 1:
+        info.notes.append(f"读取图层 {chosen!r}（共 {len(names)} 个图层：{', '.join(names)}）")
+    kwargs = {"layer": chosen, "engine": "pyogrio"}
+    try:
+        if encoding:
+            frame = gpd.read_file(source, encoding=encoding, **kwargs)
+            info.encoding = encoding
+        else:
+            frame = gpd.read_file(source, **kwargs)
+            if _shapefile_without_cpg(path) and _mojibake_score(frame.drop(columns="geometry")):
+                # Chinese desktop GIS writes GBK DBFs without a .cpg: GDAL then assumes Latin-1.
+                alt = gpd.read_file(source, encoding="GB18030", **kwargs)
+                if _mojibake_score(alt.drop(columns="geometry")) < _mojibake_score(
+                    frame.drop(columns="geometry")
+                ):
+                    frame = alt
+                    info.encoding = "GB18030"
+                    info.notes.append("属性表（DBF）没有 .cpg 编码说明，按 GBK/GB18030 读取")
+    except Exception as exc:  # noqa: BLE001 - any reader failure is an unreadable file
+        raise InputError(f"{path.name}: 无法读取 / cannot read ({exc})") from None
+    if frame.empty:
+        raise InputError(
+            f"{path.name}: 图层 {chosen!r} 没有要素 / layer {chosen!r} has no features"
+        )
+    frame = vector_sites(frame, spec, info)
+    return whole_frame_reader(frame, info, explicit)
+
+
+def _vector_format(path: Path) -> str:
+    suffix = path.suffix.lower()
+    return {
+        ".shp": "shapefile",
+        ".zip": "shapefile_zip",
+        ".gpkg": "gpkg",
+        ".json": "geojson",
+        ".geojson": "geojson",
+    }.get(suffix, suffix.lstrip("."))
+
+
+def vector_sites(frame: gpd.GeoDataFrame, spec, info: InputInfo) -> gpd.GeoDataFrame:
+    """A GeoDataFrame as sites: reprojected to EPSG:4326, internal columns added, geometries checked."""
+    geom_name = frame.geometry.name
+    frame = frame.rename_geometry("geometry") if geom_name != "geometry" else frame
+    frame = reproject_vector(frame, spec, info, default_by_numbers=frame.crs is None)
+    n = len(frame)
+    frame["_status"] = np.full(n, None, dtype=object)
+    frame["_message"] = np.full(n, "", dtype=object)
+    frame["_notes"] = np.full(n, "", dtype=object)
+    frame["_swapped"] = np.zeros(n, dtype=bool)
+    frame["_dms"] = np.zeros(n, dtype=bool)
+    frame["_source_crs"] = info.crs
+    return finish_geometries(frame, info)
+

@@ -1,0 +1,245 @@
+"""Locate: where each site lies — town, functional zone(s), sub-region, management zone.
+
+Points are assigned with :func:`wuzhong_geo.classify.classify_points` (grid lookup, exact);
+polygons, lines and buffered points are overlaid with the town-zone parts in EPSG:4549, which
+also gives their areas/lengths per zone (the ``zone_parts`` table). Then the statuses decided by
+the reader (bad coordinates, invalid geometry) win over the analysis, and the column steps in
+:data:`COLUMN_STEPS` add what else a located site gets.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+
+from wuzhong_geo.chunk import Chunk, to_storage
+from wuzhong_geo.classify import classify_points
+from wuzhong_geo.columns import ZONE_PART_COLUMNS, format_numbers
+from wuzhong_geo.context import CheckContext
+from wuzhong_geo.settings import STORAGE_CRS
+
+#: 1 公顷 = 10,000 m²; 1 亩 = 10,000/15 m².
+M2_PER_HA = 10_000.0
+M2_PER_MU = 10_000.0 / 15.0
+#: A zone or town counts as crossed when it holds at least this share of a polygon/line.
+MIN_SHARE = 0.001
+#: The administrative units of a located site.
+UNIT_COLUMNS = ["code", "name", "management_zone", "functional_zone", "subregion"]
+
+ColumnStep = Callable[[Chunk, CheckContext], pd.DataFrame]
+#: Vectorised column functions run after the units are known, in order: each takes the chunk
+#: (``chunk.geoms`` EPSG:4326, ``chunk.analysis`` EPSG:4549, ``chunk.out`` so far,
+#: ``chunk.located``) and the context, and returns a DataFrame indexed like ``chunk.index`` whose
+#: columns are declared in :mod:`wuzhong_geo.columns`.
+COLUMN_STEPS: list[ColumnStep] = []
+
+
+def locate(chunk: Chunk, ctx: CheckContext) -> gpd.GeoDataFrame:
+    """Fill the units, statuses and areal columns of ``chunk.out``; return the zone-parts table."""
+    sites, out, n = chunk.sites, chunk.out, len(chunk)
+    pre_status = sites["_status"].to_numpy(dtype=object)
+    is_point = chunk.kind == "point"
+
+    # 1. points: the classifier (exact grid lookup)
+    status = np.full(n, None, dtype=object)
+    units = {c: np.full(n, None, dtype=object) for c in UNIT_COLUMNS}
+    pts = np.flatnonzero(is_point & chunk.has_geom)
+    if pts.size:
+        cls = classify_points(chunk.lon[pts], chunk.lat[pts])
+        status[pts] = cls["status"].astype(object).to_numpy()
+        for c in UNIT_COLUMNS:
+            units[c][pts] = cls[c].astype(object).where(cls[c].notna(), None).to_numpy()
+
+    # 2. polygons, lines and buffered points: overlay in EPSG:4549
+    areal = chunk.has_geom & ~is_point
+    overlay = areal | chunk.buffered
+    areal_kind = np.where(chunk.buffered, "polygon", chunk.kind)
+    zone_parts = _overlay(
+        chunk.analysis, overlay, areal_kind, ctx, sites, chunk.info.name_col, out
+    )
+    # areal status: land first, then Taihu water, else outside
+    land_share = out["land_share"].to_numpy(dtype=float)
+    water_share = out["taihu_share"].to_numpy(dtype=float)
+    a_status = np.where(
+        land_share > 1e-9, "ok", np.where(water_share > 1e-9, "in_taihu_water", "outside_district")
+    )
+    status[areal] = a_status[areal]
+    # the primary town of a polygon/line gives its units; points keep the classifier's
+    primary = out["code"].to_numpy(dtype=object)
+    for c in UNIT_COLUMNS:
+        if c == "code":
+            units[c][areal] = primary[areal]
+        elif c == "functional_zone":
+            units[c][areal] = out["functional_zone"].to_numpy(dtype=object)[areal]
+        else:
+            mapped = pd.Series(primary).map(ctx.towns[c])
+            units[c][areal] = mapped.to_numpy(dtype=object)[areal]
+    for c in UNIT_COLUMNS:
+        out[c] = units[c]
+    # points (unbuffered): the lists are their single units
+    single = is_point & ~chunk.buffered
+    out.loc[single, "functional_zones"] = out.loc[single, "functional_zone"]
+    out.loc[single, "towns"] = out.loc[single, "name"]
+    town_codes = out["code"].astype(object).copy()
+    mgmt_list = out["management_zone"].astype(object).copy()
+    if overlay.any():
+        town_codes[overlay] = out.loc[overlay, "_town_codes"]
+        mgmt_list[overlay] = out.loc[overlay, "_management_zones"]
+    del out["_town_codes"], out["_management_zones"]
+    out.loc[single, ["crosses_zone_boundary", "crosses_town_boundary"]] = False
+
+    # 3. statuses decided before analysis win (bad coordinates/geometry); keep analysis of repairs
+    final = np.where(pd.isna(pre_status), status, pre_status)
+    final = np.where(pd.isna(final), "invalid_coordinates", final)
+    out["status"] = final
+    located = np.isin(final, ["ok", "invalid_geometry"]) & pd.notna(
+        out["code"].to_numpy(dtype=object)
+    )
+    for c in UNIT_COLUMNS + ["functional_zones", "towns"]:
+        out.loc[~located, c] = None
+    chunk.analysed = np.where(pd.isna(status), "", status)
+    chunk.status = final
+    chunk.located = located
+    chunk.town_codes = town_codes
+    chunk.management_zones = mgmt_list
+    for step in COLUMN_STEPS:
+        chunk.add(step(chunk, ctx))
+    return zone_parts
+
+
+def _overlay(
+    analysis: np.ndarray,
+    overlay: np.ndarray,
+    kinds: np.ndarray,
+    ctx: CheckContext,
+    sites: gpd.GeoDataFrame,
+    name_col: str | None,
+    out: pd.DataFrame,
+) -> gpd.GeoDataFrame:
+    """Area (polygons) or length (lines) per town-zone part, shares, Taihu and outside parts."""
+    idx = np.flatnonzero(overlay)
+    empty = gpd.GeoDataFrame({c: [] for c in ZONE_PART_COLUMNS}, geometry=[], crs=STORAGE_CRS)
+    out["_town_codes"] = None
+    out["_management_zones"] = None
+    if idx.size == 0:
+        return empty
+    g = analysis[idx]
+    is_poly = kinds[idx] == "polygon"
+    measure = np.where(is_poly, shapely.area(g), shapely.length(g))
+    site_i, part_j = ctx.parts_tree.query(g, predicate="intersects")
+    pieces = shapely.intersection(g[site_i], ctx.parts.geometry.values[part_j])
+    piece_measure = np.where(is_poly[site_i], shapely.area(pieces), shapely.length(pieces))
+    water = np.where(
+        is_poly,
+        shapely.area(shapely.intersection(g, ctx.taihu)),
+        shapely.length(shapely.intersection(g, ctx.taihu)),
+    )
+    with np.errstate(invalid="ignore", divide="ignore"):
+        share = piece_measure / measure[site_i]
+        water_share = np.where(measure > 0, water / measure, 0.0)
+    long = pd.DataFrame(
+        {
+            "pos": site_i,
+            "code": ctx.parts["code"].to_numpy()[part_j],
+            "name": ctx.parts["name"].to_numpy()[part_j],
+            "functional_zone": ctx.parts["zone"].to_numpy()[part_j],
+            "measure": piece_measure,
+            "share": share,
+            "polygon": is_poly[site_i],
+        }
+    )
+    keep = long["measure"] > 0
+    long, pieces = long[keep].reset_index(drop=True), pieces[keep.to_numpy()]
+    land = long.groupby("pos")["measure"].sum().reindex(range(idx.size), fill_value=0.0).to_numpy()
+    with np.errstate(invalid="ignore", divide="ignore"):
+        land_share = np.where(measure > 0, np.minimum(land / measure, 1.0), 0.0)
+    rows = sites.index[idx]
+    out.loc[rows, "land_share"] = np.round(land_share, 4)
+    out.loc[rows, "taihu_share"] = np.round(np.minimum(water_share, 1.0), 4)
+    out.loc[rows[is_poly], "area_m2"] = np.round(measure[is_poly], 1)
+    out.loc[rows[is_poly], "area_ha"] = np.round(measure[is_poly] / M2_PER_HA, 4)
+    out.loc[rows[is_poly], "area_mu"] = np.round(measure[is_poly] / M2_PER_MU, 2)
+    out.loc[rows[~is_poly], "length_m"] = np.round(measure[~is_poly], 1)
+    if long.empty:
+        out.loc[rows, ["crosses_zone_boundary", "crosses_town_boundary"]] = False
+        return empty
+
+    # per zone / per town sums, ordered by size
+    by_zone = long.groupby(["pos", "functional_zone"], as_index=False).agg(
+        measure=("measure", "sum"), share=("share", "sum")
+    )
+    by_zone = by_zone.sort_values(["pos", "measure"], ascending=[True, False])
+    by_town = long.groupby(["pos", "code", "name"], as_index=False)["measure"].sum()
+    by_town["share"] = by_town["measure"] / measure[by_town["pos"].to_numpy()]
+    by_town = by_town.sort_values(["pos", "measure"], ascending=[True, False])
+    main_zone = by_zone.drop_duplicates("pos").set_index("pos")["functional_zone"]
+    main_town = by_town.drop_duplicates("pos").set_index("pos")["code"]
+    zones_sig = by_zone[by_zone["share"] >= MIN_SHARE]
+    towns_sig = by_town[by_town["share"] >= MIN_SHARE]
+    zone_list = zones_sig.groupby("pos")["functional_zone"].agg("、".join)
+    town_list = towns_sig.groupby("pos")["name"].agg("、".join)
+    town_codes = towns_sig.groupby("pos")["code"].agg("、".join)
+    mgmt = towns_sig.assign(mz=towns_sig["code"].map(ctx.towns["management_zone"]))
+    mgmt_list = mgmt.drop_duplicates(["pos", "mz"]).groupby("pos")["mz"].agg("、".join)
+    pos = np.arange(idx.size)
+    out.loc[rows, "code"] = pd.Series(pos).map(main_town).to_numpy(dtype=object)
+    out.loc[rows, "functional_zone"] = pd.Series(pos).map(main_zone).to_numpy(dtype=object)
+    out.loc[rows, "functional_zones"] = pd.Series(pos).map(zone_list).to_numpy(dtype=object)
+    out.loc[rows, "towns"] = pd.Series(pos).map(town_list).to_numpy(dtype=object)
+    out.loc[rows, "_town_codes"] = pd.Series(pos).map(town_codes).to_numpy(dtype=object)
+    out.loc[rows, "_management_zones"] = pd.Series(pos).map(mgmt_list).to_numpy(dtype=object)
+    out.loc[rows, "crosses_zone_boundary"] = (
+        pd.Series(pos).map(zones_sig.groupby("pos").size()).fillna(0).to_numpy() > 1
+    )
+    out.loc[rows, "crosses_town_boundary"] = (
+        pd.Series(pos).map(towns_sig.groupby("pos").size()).fillna(0).to_numpy() > 1
+    )
+
+    # the breakdown text: "先进制造轴 12,345 m² / 1.23 公顷 / 18.5 亩（62.1%）；…"
+    poly = is_poly[by_zone["pos"].to_numpy()]
+    m = by_zone["measure"].to_numpy()
+    amount = np.where(
+        poly,
+        format_numbers(m, 0)
+        + " m² / "
+        + format_numbers(m / M2_PER_HA, 2)
+        + " 公顷 / "
+        + format_numbers(m / M2_PER_MU, 1)
+        + " 亩",
+        format_numbers(m, 0) + " m",
+    )
+    pct = format_numbers(by_zone["share"].to_numpy() * 100, 1)
+    by_zone["text"] = (
+        by_zone["functional_zone"].to_numpy(dtype=object) + " " + amount + "（" + pct + "%）"
+    )
+    breakdown = by_zone.groupby("pos")["text"].agg("；".join)
+    out.loc[rows, "zone_breakdown"] = pd.Series(pos).map(breakdown).to_numpy(dtype=object)
+
+    # the long table (one row per site, town and zone), geometry in EPSG:4326
+    name_col = name_col if name_col in sites else None
+    site_names = (
+        sites[name_col].astype("string").to_numpy(dtype=object)[idx]
+        if name_col
+        else np.full(idx.size, None)
+    )
+    lm = long["measure"].to_numpy()
+    lp = long["polygon"].to_numpy()
+    table = pd.DataFrame(
+        {
+            "row_id": sites["row_id"].to_numpy()[idx][long["pos"].to_numpy()],
+            "site_name": site_names[long["pos"].to_numpy()],
+            "code": long["code"].to_numpy(),
+            "name": long["name"].to_numpy(),
+            "functional_zone": long["functional_zone"].to_numpy(),
+            "area_m2": np.where(lp, np.round(lm, 1), np.nan),
+            "area_ha": np.where(lp, np.round(lm / M2_PER_HA, 4), np.nan),
+            "area_mu": np.where(lp, np.round(lm / M2_PER_MU, 2), np.nan),
+            "length_m": np.where(lp, np.nan, np.round(lm, 1)),
+            "share": np.round(long["share"].to_numpy(), 4),
+        }
+    )
+    return gpd.GeoDataFrame(table, geometry=to_storage(pieces), crs=STORAGE_CRS)

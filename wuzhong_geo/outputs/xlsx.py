@@ -1,0 +1,53 @@
+"""results.xlsx: the result sheet (Chinese headers), the zone-part sheet and a column dictionary."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from wuzhong_geo.columns import ZONE_PART_COLUMNS, label
+from wuzhong_geo.outputs.xlsx_writer import XlsxWriter
+
+#: Wide columns of the result sheet (characters).
+_WIDE = ("message", "zone_breakdown", "flag_notes")
+
+
+class ResultWorkbook:
+    """Stream result chunks into results.xlsx; :meth:`close` adds the column dictionary."""
+
+    def __init__(self, path: Path, columns: list[str]):
+        self.columns = [c for c in columns if c != "geometry"]
+        self._book = XlsxWriter(path)
+        headers = [label(c)[0] for c in self.columns]
+        widths = [8 if c == "row_id" else 40 if c in _WIDE else 14 for c in self.columns]
+        self._results = self._book.add_sheet("核查结果", self.columns, headers, widths)
+        self._parts: str | None = None
+
+    def append(self, sites: pd.DataFrame, zone_parts: pd.DataFrame) -> None:
+        """Append one chunk of results and its zone parts."""
+        self._book.append(self._results, sites[self.columns])
+        if len(zone_parts):
+            if self._parts is None:
+                cols = list(ZONE_PART_COLUMNS)
+                self._parts = self._book.add_sheet(
+                    "功能区面积明细", cols, [label(c)[0] for c in cols], [10] * len(cols)
+                )
+            self._book.append(self._parts, zone_parts[list(ZONE_PART_COLUMNS)])
+
+    def close(self) -> None:
+        """Add the column dictionary sheet and write the workbook."""
+        dictionary = pd.DataFrame(
+            {
+                "列名 column": self.columns,
+                "中文名": [label(c)[0] for c in self.columns],
+                "说明 description": [label(c)[1] for c in self.columns],
+            }
+        )
+        sheet = self._book.add_sheet("字段说明", list(dictionary.columns), widths=[24, 20, 70])
+        self._book.append(sheet, dictionary)
+        self._book.close()
+
+    def abort(self) -> None:
+        """Drop the partial workbook."""
+        self._book.abort()
