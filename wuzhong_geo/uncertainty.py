@@ -36,6 +36,7 @@ from shapely.geometry.base import BaseGeometry
 
 from wuzhong_geo import layers
 from wuzhong_geo.coords import transformer
+from wuzhong_geo.nearest import segment_index
 from wuzhong_geo.settings import ANALYSIS_CRS, STORAGE_CRS, base_gpkg
 
 #: Result columns, in order.
@@ -140,8 +141,6 @@ class _Lines:
     town_names: dict[str, str]
 
     def __post_init__(self) -> None:
-        from wuzhong_geo.check import segment_index  # check imports this module's columns
-
         self._index = segment_index
         self.by_town = {c: g.reset_index(drop=True) for c, g in self.town_lines.groupby("code")}
         outer = self.town_lines[self.town_lines["other"] == OUTSIDE].reset_index(drop=True)
