@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -135,11 +136,19 @@ def open_check(source, options: CheckOptions | None = None, **overrides) -> Chec
     )
 
 
-def run(source, out_dir: str | Path, options: CheckOptions | None = None, **overrides) -> dict:
+def run(
+    source,
+    out_dir: str | Path,
+    options: CheckOptions | None = None,
+    *,
+    on_rows: Callable[[int, int], None] | None = None,
+    **overrides,
+) -> dict:
     """Check every row of ``source`` and write the chosen outputs into ``out_dir``; return the summary.
 
     ``source``: a path (CSV, XLSX, GeoJSON, GPKG, Shapefile, 界址点 TXT) or a (Geo)DataFrame;
-    ``options`` (or keyword overrides): :class:`CheckOptions`. Raises InputError for bad input
+    ``options`` (or keyword overrides): :class:`CheckOptions`. ``on_rows(done, total)`` is called
+    before the first chunk and after each (a progress display). Raises InputError for bad input
     before anything is written; ``out_dir`` is replaced atomically.
     """
     started = time.perf_counter()
@@ -150,6 +159,8 @@ def run(source, out_dir: str | Path, options: CheckOptions | None = None, **over
     with atomic_folder(out_dir) as folder:
         writer = ResultWriter(folder, check.columns(), formats, name_col=check.info.name_col)
         bar = _progress_bar(check.info.rows, check.options.progress)
+        if on_rows is not None:
+            on_rows(0, check.info.rows)
         try:
             for sites in check.reader.chunks(check.options.chunk_size):  # read
                 t = time.perf_counter()
@@ -159,6 +170,8 @@ def run(source, out_dir: str | Path, options: CheckOptions | None = None, **over
                 writer.add(results, zone_parts)  # write
                 if bar is not None:
                     bar.update(len(results))
+                if on_rows is not None:
+                    on_rows(counts.rows, check.info.rows)
             if counts.rows == 0:  # inputs refuse empty files, so this means a bug, not bad input
                 raise RuntimeError("no rows were checked")
             check.info.rows = counts.rows

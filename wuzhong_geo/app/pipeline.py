@@ -32,9 +32,9 @@ def output_files() -> tuple[str, ...]:
 
 def column_label(column: str) -> tuple[str, str]:
     """Return the (Chinese header, English description) the XLSX output uses for ``column``."""
-    from wuzhong_geo.outputs import _label  # the XLSX header of a result column
+    from wuzhong_geo.columns import label  # the XLSX header of a result column
 
-    return _label(column)
+    return label(column)
 
 
 def use_boundaries(path: Path | None) -> None:
@@ -140,43 +140,21 @@ def _cell(value: Any) -> str:
     return "" if shown is None else str(shown)
 
 
-class _Counting:
-    """A check run that reports how many rows are done after each chunk."""
-
-    def __init__(self, run: Any, on_rows: Callable[[int, int], None]) -> None:
-        self._run = run
-        self._on_rows = on_rows
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._run, name)
-
-    def chunks(self):
-        """Yield the run's chunks, reporting progress."""
-        done = 0
-        for sites, parts in self._run.chunks():
-            done += len(sites)
-            self._on_rows(done, self._run.info.rows)
-            yield sites, parts
-
-
 def check(path: Path, out_dir: Path, options: dict, boundaries: Path | None,
           on_rows: Callable[[int, int], None]) -> dict:
     """Run ``wuzhong-geo check`` on ``path`` into ``out_dir``; return its summary.json content."""
-    from wuzhong_geo.check import open_check
-    from wuzhong_geo.outputs import write_check
+    from wuzhong_geo import pipeline
 
     with LOCK:
         use_boundaries(boundaries)
-        run = open_check(path, chunk_size=CHUNK_SIZE, **options)
-        on_rows(0, run.info.rows)
-        return write_check(_Counting(run, on_rows), out_dir, progress=False)
+        return pipeline.run(path, out_dir, on_rows=on_rows, chunk_size=CHUNK_SIZE, progress=False, **options)
 
 
 def where(lon: float, lat: float, crs: str | None, boundaries: Path | None) -> dict:
     """What the plan says at one place: the check of that single point (one result row)."""
     import pandas as pd
 
-    from wuzhong_geo.check import run_check
+    from wuzhong_geo.pipeline import run_check
 
     with LOCK:
         use_boundaries(boundaries)

@@ -30,6 +30,8 @@ FORMAT_FILES = {
 }
 #: Formats written when none are chosen.
 DEFAULT_FORMATS = ("csv", "xlsx", "gpkg", "html")
+#: Every file a check can write.
+OUTPUT_FILES = (*(FORMAT_FILES[f] for f in ("csv", "xlsx", "gpkg")), "summary.json", FORMAT_FILES["html"])
 
 
 def parse_formats(value: str | list[str] | tuple[str, ...] | None) -> tuple[str, ...]:
