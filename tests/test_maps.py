@@ -60,6 +60,18 @@ def test_standard_map_numbers():
     assert [s.slug[:2] for s in STANDARD_MAPS] == ["01", "02", "03", "04", "05", "06", "07", "08", "09"]
 
 
+def test_indicator_maps_classes(standard_figures):
+    from wuzhong_geo.indicators.units import town_indicators
+
+    stations = town_indicators()["metro_stations"]
+    texts = _texts(standard_figures["08_metro_stations"])
+    # whole-number classes read as counts: 0 | 1 – 2 | 3 – 4 | 5 – 6, with the towns in each
+    assert f"0（{(stations == 0).sum()}）" in texts
+    assert f"3 – 4（{stations.between(3, 4).sum()}）" in texts
+    assert f"5 – 6（{stations.between(5, 6).sum()}）" in texts
+    assert any("生态文旅带占比" in t for t in _texts(standard_figures["09_eco_belt_share"]))
+
+
 def test_no_missing_glyphs_in_any_map(standard_figures):
     # the fixture already failed on warnings; check the Chinese text really is there
     texts = " ".join(t for fig in standard_figures.values() for t in _texts(fig))

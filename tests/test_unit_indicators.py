@@ -225,3 +225,47 @@ def test_atlas_fact_rows_show_the_indicators(towns_table):
     assert rows["轨道交通"].startswith("站点 3 个")
     assert "石湖东路站" in rows["轨道交通"]
     assert rows["规划地点"].startswith(f"{towns_table.at[CHANGQIAO, 'places_total']} 处")
+
+
+def _style_rules(qml: str) -> list[tuple[str, str]]:
+    import xml.etree.ElementTree as ET
+
+    root = ET.fromstring(qml.split("\n", 1)[1])
+    return [(r.get("filter"), r.get("label")) for r in root.iter("rule")]
+
+
+def _matches(expr: str, value) -> bool:
+    """Evaluate the two filter forms the indicator styles use on one value."""
+    import re
+
+    if expr.endswith("IS NULL"):
+        return pd.isna(value)
+    op, lo, hi = re.fullmatch(r'"\w+" (>=|>) (\S+) AND "\w+" <= (\S+)', expr).groups()
+    if pd.isna(value):
+        return False
+    return (value >= float(lo) if op == ">=" else value > float(lo)) and value <= float(hi)
+
+
+def test_geopackage_carries_choropleth_styles_for_qgis(tmp_path):
+    write_unit_indicators(tmp_path, "town")
+    table = town_indicators()
+    con = sqlite3.connect(tmp_path / "indicators_by_town.gpkg")
+    try:
+        styles = con.execute("SELECT styleName, styleQML, useAsDefault FROM layer_styles "
+                             "WHERE f_table_name = 'indicators_by_town'").fetchall()
+    finally:
+        con.close()
+    marked = indicator_columns("town").query("qgis_style != ''")
+    assert len(styles) == len(marked)
+    assert [name for name, _, default in styles if default] == ["轨道交通站点（个）"]
+    headers = display_headers("town")
+    for spec in marked.itertuples():
+        qml = next(q for name, q, _ in styles if name == headers[spec.column])
+        rules = _style_rules(qml)
+        assert rules[-1][1] == "无数据"
+        # every town falls in exactly one class (or the no-data rule)
+        for value in table[spec.column]:
+            assert sum(_matches(expr, value) for expr, _ in rules) == 1, (spec.column, value)
+    official = next(q for name, q, _ in styles if name == headers["official_area_km2"])
+    assert sum(_matches('"x" IS NULL', v) for v in table["official_area_km2"]) == 4
+    assert "b_diagonal" in official

@@ -13,6 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import sqlite3
 import uuid
+from dataclasses import dataclass
 from collections.abc import Iterable
 from pathlib import Path
 from xml.sax.saxutils import quoteattr
@@ -77,10 +78,11 @@ def _line_props(colour: str, width_mm: float, dash: str | None = None, alpha: fl
 
 
 def fill_symbol(name: str, colour: str | None, *, alpha: float = 1.0, edge: str | None = None,
-                edge_mm: float = 0.26, inner_band: str | None = None, band_mm: float = 1.1) -> str:
-    """Return a QGIS fill symbol (``colour`` None: no brush)."""
+                edge_mm: float = 0.26, inner_band: str | None = None, band_mm: float = 1.1,
+                brush: str = "solid") -> str:
+    """Return a QGIS fill symbol (``colour`` None: no brush; ``brush``: a QGIS brush style, e.g. b_diagonal)."""
     layers = [_layer("SimpleFill", {
-        "color": _rgba(colour or "#ffffff", alpha if colour else 0), "style": "solid" if colour else "no",
+        "color": _rgba(colour or "#ffffff", alpha if colour else 0), "style": brush if colour else "no",
         "outline_color": _rgba(edge or "#000000"), "outline_style": "solid" if edge else "no",
         "outline_width": f"{edge_mm:.2f}", "outline_width_unit": "MM", "joinstyle": "round",
     })]
@@ -198,6 +200,24 @@ def _places_rules() -> list:
     return rules
 
 
+def classed_fill_qml(layer: str, column: str, classes: list[tuple[float, float, str, str]], *,
+                     no_data_label: str = "无数据", label_field: str = "name") -> str:
+    """Return a choropleth style: ``classes`` are (lower, upper, label, colour); NULL is drawn hatched as no data.
+
+    Rule-based like the other styles (the first class includes its lower bound, the others start
+    above it, as mapclassify's classes do), so the legend shows the same classes as the PNG maps.
+    """
+    field = '"' + column.replace('"', '""') + '"'
+    rules = []
+    for i, (lower, upper, label, colour) in enumerate(classes):
+        above = ">=" if i == 0 else ">"
+        rules.append((f"{field} {above} {lower!r} AND {field} <= {upper!r}", label,
+                      fill_symbol(str(i), colour, edge=style.TOWN_EDGE)))
+    rules.append((f"{field} IS NULL", no_data_label,
+                  fill_symbol(str(len(classes)), style.NO_DATA_EDGE, edge=style.NO_DATA_EDGE, brush="b_diagonal")))
+    return _qml(_renderer(f"{layer}:{column}", rules), _labeling(label_field, size=8))
+
+
 def layer_qml(layer: str) -> str:
     """Return the QGIS style (QML) of a planning layer, in the palette of the static maps."""
     mm = PT_TO_MM
@@ -240,14 +260,45 @@ def layer_qml(layer: str) -> str:
 
 def add_layer_styles(gpkg_path: Path, layer_names: Iterable[str]) -> None:
     """Write (or replace) the default QGIS style of each named layer into ``gpkg_path``."""
-    use_cjk_font()
+    names = list(layer_names)
+    tables = feature_tables(gpkg_path)
+    for name in names:
+        if name not in tables:  # before layer_qml, which knows only the planning layers
+            raise KeyError(f"layer {name!r} is not a feature table of {Path(gpkg_path).name}")
+    write_styles(gpkg_path, [StyleRow(name, name, layer_qml(name)) for name in names])
+
+
+def feature_tables(gpkg_path: Path) -> dict[str, str]:
+    """Return the feature tables of a GeoPackage with their geometry column."""
     gpkg_path = Path(gpkg_path)
     if not gpkg_path.is_file():
         raise FileNotFoundError(f"GeoPackage not found: {gpkg_path}")
+    con = sqlite3.connect(gpkg_path)
+    try:
+        return dict(con.execute("SELECT table_name, column_name FROM gpkg_geometry_columns"))
+    finally:
+        con.close()
+
+
+@dataclass(frozen=True)
+class StyleRow:
+    """One QGIS style of a GeoPackage table (``default``: the one QGIS applies when the layer is added)."""
+
+    table: str
+    name: str
+    qml: str
+    default: bool = True
+    description: str = "wuzhong_geo: palette of wuzhong_geo.style"
+
+
+def write_styles(gpkg_path: Path, rows: Iterable[StyleRow]) -> None:
+    """Write (or replace, by table and style name) QGIS styles into the ``layer_styles`` table of ``gpkg_path``."""
+    use_cjk_font()
+    gpkg_path = Path(gpkg_path)
+    geometry_columns = feature_tables(gpkg_path)
     stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.000Z")
     con = sqlite3.connect(gpkg_path)
     try:
-        geometry_columns = dict(con.execute("SELECT table_name, column_name FROM gpkg_geometry_columns"))
         con.execute(_CREATE)
         registered = con.execute("SELECT 1 FROM gpkg_contents WHERE table_name = 'layer_styles'").fetchone()
         if not registered:
@@ -256,17 +307,16 @@ def add_layer_styles(gpkg_path: Path, layer_names: Iterable[str]) -> None:
                 "INSERT INTO gpkg_contents (table_name, data_type, identifier, description, last_change) "
                 "VALUES ('layer_styles', 'attributes', 'layer_styles', 'QGIS layer styles (wuzhong_geo palette)', ?)",
                 (stamp,))
-        for name in layer_names:
-            if name not in geometry_columns:
-                raise KeyError(f"layer {name!r} is not a feature table of {gpkg_path.name}")
-            qml = layer_qml(name)
-            con.execute("DELETE FROM layer_styles WHERE f_table_name = ? AND f_geometry_column = ?",
-                        (name, geometry_columns[name]))
+        for row in rows:
+            if row.table not in geometry_columns:
+                raise KeyError(f"layer {row.table!r} is not a feature table of {gpkg_path.name}")
+            con.execute("DELETE FROM layer_styles WHERE f_table_name = ? AND f_geometry_column = ? AND styleName = ?",
+                        (row.table, geometry_columns[row.table], row.name))
             con.execute(
                 "INSERT INTO layer_styles (f_table_catalog, f_table_schema, f_table_name, f_geometry_column, "
                 "styleName, styleQML, styleSLD, useAsDefault, description, owner, ui, update_time) "
-                "VALUES ('', '', ?, ?, ?, ?, '', 1, ?, '', NULL, ?)",
-                (name, geometry_columns[name], name, qml, "wuzhong_geo: palette of wuzhong_geo.style", stamp))
+                "VALUES ('', '', ?, ?, ?, ?, '', ?, ?, '', NULL, ?)",
+                (row.table, geometry_columns[row.table], row.name, row.qml, int(row.default), row.description, stamp))
         has_ogr = con.execute(
             "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'gpkg_ogr_contents'").fetchone()
         if has_ogr:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from wuzhong_geo import layers
+from wuzhong_geo import layers, style
 from wuzhong_geo.indicators.outputs import write_xlsx
 from wuzhong_geo.indicators.units import (
     UNIT_KINDS,
@@ -17,6 +17,8 @@ from wuzhong_geo.indicators.units import (
     outside_units,
     unit_indicators,
 )
+
+from wuzhong_geo.qgis_styles import StyleRow, classed_fill_qml, write_styles
 
 CSV_ENCODING = "utf-8-sig"  # with BOM, so Excel on a Chinese Windows opens the files correctly
 #: Headers of the detail and outside-unit tables in the XLSX.
@@ -50,6 +52,37 @@ def _notes(by: str, outside: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["项目", "说明"])
 
 
+def _classes(values: pd.Series, k: int = 4) -> list[tuple[float, float, str, str]]:
+    """Natural-breaks classes (lower, upper, label, colour) of ``values``, as on the thematic maps."""
+    # the classifier and legend texts of maps.thematic_map, so QGIS shows the classes of the PNG maps
+    from wuzhong_geo.maps.thematic import class_ranges, classify
+
+    if pd.to_numeric(values, errors="coerce").dropna().empty:
+        return []
+    _, upper = classify(values, "natural_breaks", k)
+    colours = style.choropleth_colours(len(upper))
+    lowest = float(pd.to_numeric(values, errors="coerce").min())
+    lowers = [lowest] + [float(u) for u in upper[:-1]]
+    return [(lo, hi, text, colour)
+            for lo, (_, hi, text), colour in zip(lowers, class_ranges(values, upper), colours)]
+
+
+def qgis_styles(table: pd.DataFrame, by: str) -> list[StyleRow]:
+    """Return one QGIS choropleth style per column marked ``qgis_style`` in the dictionary (one is default)."""
+    columns = indicator_columns(by)
+    headers = display_headers(by)
+    rows = []
+    for spec in columns[columns["qgis_style"] != ""].itertuples():
+        classes = _classes(table[spec.column])
+        if not classes:
+            continue
+        rows.append(StyleRow(file_stem(by), headers[spec.column],
+                             classed_fill_qml(file_stem(by), spec.column, classes),
+                             default=spec.qgis_style == "default",
+                             description=f"{spec.definition_zh}（{spec.basis}）"))
+    return rows
+
+
 def write_unit_indicators(out_dir: str | Path, by: str = "town") -> list[Path]:
     """Write ``indicators_by_<by>`` .csv/.xlsx/.gpkg, its column dictionary and the infrastructure detail."""
     out_dir = Path(out_dir)
@@ -75,6 +108,7 @@ def write_unit_indicators(out_dir: str | Path, by: str = "town") -> list[Path]:
         }))
         gpkg = tmp / f"{stem}.gpkg"
         table.to_file(gpkg, layer=stem, driver="GPKG", engine="pyogrio")
+        write_styles(gpkg, qgis_styles(table, by))
         staged.append(gpkg)
         for path in staged:
             final = out_dir / path.name

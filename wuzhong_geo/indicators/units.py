@@ -31,7 +31,7 @@ UNIT_KINDS: dict[str, tuple[str, str]] = {
 }
 #: Columns of the dictionary file, in order.
 DICTIONARY_COLUMNS = ["column", "name_zh", "name_en", "unit", "measure", "layer", "filter", "param",
-                      "applies_to", "definition_zh", "definition_en", "basis"]
+                      "applies_to", "definition_zh", "definition_en", "basis", "qgis_style"]
 #: Columns of :func:`infrastructure_detail`.
 DETAIL_COLUMNS = ["code", "name", "kind", "kind_zh", "status", "status_zh", "in_plan", "features", "km"]
 

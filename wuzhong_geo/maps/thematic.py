@@ -98,19 +98,22 @@ def classify(values: pd.Series, scheme: str = "quantiles", k: int = 5, bins=None
     return classes, np.asarray(result.bins, dtype=float)
 
 
-def _class_labels(values: pd.Series, classes: pd.Series, upper: np.ndarray) -> list[str]:
+def class_ranges(values: pd.Series, upper: np.ndarray) -> list[tuple[float, float, str]]:
+    """Return (low, high, text) of each class for a legend: whole numbers read "3 – 4", not "2 – 4"."""
     numeric = pd.to_numeric(values, errors="coerce")
     valid = numeric.dropna().to_numpy()
     counts = bool(len(valid)) and bool(np.all(valid == np.round(valid))) and bool(np.all(upper == np.round(upper)))
     dec = 0 if counts else _decimals(valid)
-    # whole numbers (counts): class i > 0 starts after the previous bound, so "3 – 4", not "2 – 4"
     lows = [float(numeric.min())] + [u + 1 if counts else u for u in upper[:-1]]
     out = []
-    for i, (lo, hi) in enumerate(zip(lows, upper)):
-        count = int((classes == i).sum())
-        span = f"{hi:,.{dec}f}" if lo == hi else f"{lo:,.{dec}f} – {hi:,.{dec}f}"
-        out.append(f"{span}（{count}）".replace(",", " "))
+    for lo, hi in zip(lows, upper):
+        text = f"{hi:,.{dec}f}" if lo == hi else f"{lo:,.{dec}f} – {hi:,.{dec}f}"
+        out.append((float(lo), float(hi), text.replace(",", " ")))
     return out
+
+
+def _class_labels(values: pd.Series, classes: pd.Series, upper: np.ndarray) -> list[str]:
+    return [f"{text}（{int((classes == i).sum())}）" for i, (_, _, text) in enumerate(class_ranges(values, upper))]
 
 
 def _kind(frame: gpd.GeoDataFrame) -> str:
