@@ -181,7 +181,7 @@ def test_outputs_csv_xlsx_and_typed_geopackage(tmp_path):
                                        "indicators_by_town.gpkg"}
     csv = pd.read_csv(tmp_path / "indicators_by_town.csv", dtype={"code": str}, encoding="utf-8-sig")
     assert len(csv) == 14 and csv.set_index("code").at[CHANGQIAO, "metro_stations"] == 3
-    info = pyogrio.read_info(tmp_path / "indicators_by_town.gpkg")
+    info = pyogrio.read_info(tmp_path / "indicators_by_town.gpkg", layer="indicators_by_town")
     types = dict(zip(info["fields"], info["dtypes"]))
     numeric = indicator_columns("town").query("unit in ['km', 'km²', '%', '个']")["column"]
     assert len(numeric) > 30
