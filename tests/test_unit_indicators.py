@@ -80,7 +80,9 @@ def test_eco_belt_share_of_dongshan_from_the_zone_parts(towns_table):
 
 
 def test_zone_shares_add_up_to_100(towns_table):
-    shares = towns_table[[c for c in towns_table.columns if c.startswith("share_")]].sum(axis=1)
+    zones = indicator_columns("town").query("layer == 'functional_zones'")["column"]
+    assert len(zones) == 3
+    shares = towns_table[list(zones)].sum(axis=1)
     assert np.allclose(shares, 100, atol=0.05)
 
 
@@ -269,3 +271,24 @@ def test_geopackage_carries_choropleth_styles_for_qgis(tmp_path):
     official = next(q for name, q, _ in styles if name == headers["official_area_km2"])
     assert sum(_matches('"x" IS NULL', v) for v in table["official_area_km2"]) == 4
     assert "b_diagonal" in official
+
+
+@pytest.mark.parametrize("field, value, message", [
+    ("measure", "volume", "unknown measure 'volume'"),
+    ("layer", "rivers", "layer 'rivers' cannot be measured"),
+])
+def test_a_bad_dictionary_row_is_named(tmp_path, monkeypatch, field, value, message):
+    from wuzhong_geo.indicators import units
+
+    table = pd.read_csv(units.dictionary_path(), dtype=str, keep_default_na=False)
+    table.loc[table["column"] == "metro_km", field] = value
+    path = tmp_path / "columns.csv"
+    table.to_csv(path, index=False)
+    monkeypatch.setattr(units, "dictionary_path", lambda: path)
+    units._dictionary.cache_clear()
+    try:
+        with pytest.raises(InputError, match=message):
+            unit_indicators("town")
+    finally:
+        monkeypatch.undo()
+        units._dictionary.cache_clear()

@@ -32,6 +32,8 @@ UNIT_KINDS: dict[str, tuple[str, str]] = {
 #: Columns of the dictionary file, in order.
 DICTIONARY_COLUMNS = ["column", "name_zh", "name_en", "unit", "measure", "layer", "filter", "param",
                       "applies_to", "definition_zh", "definition_en", "basis", "qgis_style"]
+#: Layers the dictionary may measure (``layer`` column), besides ``towns``.
+LAYERS_MEASURED = ("infrastructure", "places", "functional_zones")
 #: Columns of :func:`infrastructure_detail`.
 DETAIL_COLUMNS = ["code", "name", "kind", "kind_zh", "status", "status_zh", "in_plan", "features", "km"]
 
@@ -45,7 +47,7 @@ def dictionary_path():
 def _dictionary() -> pd.DataFrame:
     table = pd.read_csv(dictionary_path(), dtype=str, keep_default_na=False, encoding="utf-8")
     if list(table.columns) != DICTIONARY_COLUMNS:
-        raise InputError(f"{dictionary_path()}: columns must be {', '.join(DICTIONARY_COLUMNS)}")
+        raise InputError(f"{dictionary_path()}：字段字典的列不对 / columns must be {', '.join(DICTIONARY_COLUMNS)}")
     return table
 
 
@@ -59,7 +61,7 @@ def indicator_columns(by: str = "town") -> pd.DataFrame:
 
 def _check_by(by: str) -> None:
     if by not in UNIT_KINDS:
-        raise InputError(f"unknown unit {by!r} / 未知的单元类型；choose one of {', '.join(UNIT_KINDS)}")
+        raise InputError(f"未知的单元类型 / unknown unit {by!r}; choose one of {', '.join(UNIT_KINDS)}")
 
 
 # ---------------------------------------------------------------- units
@@ -103,7 +105,8 @@ def select(frame: pd.DataFrame, rule: str) -> pd.Series:
         key, _, values = clause.partition("!=" if negate else "=")
         key = key.strip()
         if key not in frame.columns:
-            raise InputError(f"{dictionary_path().name}: filter {rule!r} names column {key!r}, which the layer lacks")
+            raise InputError(f"{dictionary_path().name}：筛选条件 {rule!r} 引用了图层没有的列 {key!r} / "
+                             f"filter {rule!r} names column {key!r}, which the layer lacks")
         wanted = {v.strip().lower() for v in values.split("|")}
         hit = frame[key].map(lambda v: str(v).strip().lower()).isin(wanted)
         mask &= ~hit if negate else hit
@@ -153,11 +156,12 @@ def unit_indicators(by: str = "town") -> gpd.GeoDataFrame:
     metric = units.to_crs(ANALYSIS_CRS)
     geoms = list(metric.geometry)
     towns = layers.towns()
-    sources = {
-        "infrastructure": layers.infrastructure().to_crs(ANALYSIS_CRS),
-        "places": layers.places().to_crs(ANALYSIS_CRS),
-        "functional_zones": layers.functional_zones().to_crs(ANALYSIS_CRS),
-    }
+    sources: dict[str, gpd.GeoDataFrame] = {}
+    for name in sorted(set(columns["layer"]) - {"", "towns"}):
+        if name not in LAYERS_MEASURED:
+            raise InputError(f"{dictionary_path().name}：图层 {name!r} 不能量算 / layer {name!r} cannot be measured; "
+                             f"use one of {', '.join(LAYERS_MEASURED)}")
+        sources[name] = getattr(layers, name)().to_crs(ANALYSIS_CRS)
     seats = gpd.GeoSeries(gpd.points_from_xy(towns["seat_lon"], towns["seat_lat"]), crs=towns.crs,
                           index=towns["code"]).to_crs(ANALYSIS_CRS)
     out = pd.DataFrame(index=units.index)
@@ -180,9 +184,10 @@ def unit_indicators(by: str = "town") -> gpd.GeoDataFrame:
                                for v in _official(units, towns, by, "official_area_year")], dtype="Int64")
         elif spec.measure == "official_area_source":
             values = _official(units, towns, by, "area_source")
-        elif spec.measure == "zone_share":
-            zone = chosen.geometry.union_all()
-            values = [round(_share(g, zone), 2) for g in geoms]
+        elif spec.measure == "area_share":
+            # rows without a known location (no geometry) cover nothing
+            area = chosen.geometry[~chosen.geometry.isna() & ~chosen.geometry.is_empty].union_all()
+            values = [round(_share(g, area), 2) for g in geoms]
         elif spec.measure == "line_km":
             lines = chosen[chosen.geom_type.isin(["LineString", "MultiLineString"])].geometry
             values = [round(_clip_length_km(lines, g), 3) for g in geoms]
@@ -197,7 +202,8 @@ def unit_indicators(by: str = "town") -> gpd.GeoDataFrame:
             reach = chosen.geometry.buffer(float(spec.param)).union_all()
             values = [round(_share(g, reach), 2) for g in geoms]
         else:
-            raise InputError(f"{dictionary_path().name}: unknown measure {spec.measure!r} for column {spec.column}")
+            raise InputError(f"{dictionary_path().name}：列 {spec.column} 的计算规则未知 / "
+                             f"unknown measure {spec.measure!r} for column {spec.column}")
         out[spec.column] = values
     for spec in columns.itertuples():
         if spec.measure in ("feature_count", "place_count"):
