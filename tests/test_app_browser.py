@@ -222,3 +222,51 @@ def test_ask_a_place_by_coordinates_and_by_click(app_page):
     page.mouse.click(box["x"] + box["width"] * 0.5, box["y"] + box["height"] * 0.5)
     page.wait_for_selector("#panel:not([hidden])")
     assert "问一个地点" in page.inner_text("#panel-title")
+
+
+def test_excel_and_a_shapefile_dropped_as_parts(app_page, tmp_path):
+    import zipfile
+
+    page = app_page.page
+    app_page.drop(ROOT / "tests" / "data" / "sites" / "projects.xlsx")
+    app_page.wait_results()
+    assert page.locator("#table tbody tr").count() > 0
+    with zipfile.ZipFile(ROOT / "tests" / "data" / "sites" / "redlines_gbk.zip") as archive:
+        archive.extractall(tmp_path)
+    parts = sorted((tmp_path / "红线").iterdir())
+    assert {p.suffix for p in parts} == {".shp", ".dbf", ".shx", ".prj"}
+    page.evaluate("document.getElementById('results').hidden = true")
+    app_page.drop(*parts)
+    app_page.wait_results()
+    assert "红线.shp" in page.inner_text("#results-title")
+    page.locator("#table tbody tr").first.click()
+    page.wait_for_selector("#panel:not([hidden])")
+    assert "polygon" in page.inner_text("#panel-body")
+
+
+def test_official_boundaries_for_the_rest_of_the_session(app_page, tmp_path):
+    from wuzhong_geo import layers
+
+    page = app_page.page
+    official = layers.towns()[["code", "name", "geometry"]].rename(columns={"name": "XZQMC", "code": "XZQDM"})
+    path = tmp_path / "官方镇界.gpkg"
+    official.to_file(path)
+    bad = tmp_path / "missing_one.gpkg"
+    official.iloc[1:].to_file(bad)
+    page.set_input_files("#bounds-input", str(bad))
+    page.wait_for_selector("#error:not([hidden])")
+    assert "示意" in page.inner_text("#bounds-text")  # refused: still the schematic towns
+    page.click("#error-close")
+    page.set_input_files("#bounds-input", str(path))
+    page.wait_for_function("() => document.getElementById('bounds-text').textContent.includes('官方镇界.gpkg')")
+    page.fill("#where-lon", "120.6837")
+    page.fill("#where-lat", "31.25305")
+    page.click("#where-form button[type=submit]")
+    page.wait_for_selector("#panel:not([hidden])")
+    assert "官方镇界.gpkg" in page.inner_text("#panel-bounds")
+    assert "郭巷" in page.inner_text("#panel-body")
+    app_page.drop(SAMPLE)
+    app_page.wait_results()
+    assert "官方镇界.gpkg" in page.inner_text("#summary")
+    page.click("#bounds-reset")
+    page.wait_for_function("() => document.getElementById('bounds-text').textContent.includes('示意')")
