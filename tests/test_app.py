@@ -192,3 +192,14 @@ def test_ask_a_place_is_the_check_of_that_point():
     assert answer["name"] == "郭巷街道" and answer["functional_zone"] == "先进制造轴"
     amap = pipeline.where(120.6837, 31.25305, "gcj02", None)
     assert amap["wgs84_lon"] != answer["wgs84_lon"]  # GCJ-02 input is shifted back to WGS84
+
+
+def test_progress_is_reported_after_every_chunk(tmp_path, monkeypatch):
+    monkeypatch.setattr(pipeline, "CHUNK_SIZE", 5)
+    rows = ["项目名称,经度,纬度"] + [f"项目{i},120.{60 + i},31.25" for i in range(12)]
+    path = tmp_path / "twelve.csv"
+    path.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    seen: list[tuple[int, int]] = []
+    summary = pipeline.check(path, tmp_path / "out", {"crs": "wgs84"}, None, lambda d, t: seen.append((d, t)))
+    assert summary["rows"] == 12
+    assert seen == [(0, 12), (5, 12), (10, 12), (12, 12)]
