@@ -151,7 +151,8 @@ def check(path: Path, out_dir: Path, options: dict, boundaries: Path | None,
 
 
 def where(lon: float, lat: float, crs: str | None, boundaries: Path | None) -> dict:
-    """What the plan says at one place: the check of that single point (one result row)."""
+    """What the plan says at one place: ``point`` (WGS84), ``status``, ``headline``, ``lines`` of
+    cited statements, ``citations`` and ``values`` (columns to show), for the page's panel."""
     import pandas as pd
 
     from wuzhong_geo.pipeline import run_check
@@ -161,7 +162,10 @@ def where(lon: float, lat: float, crs: str | None, boundaries: Path | None) -> d
         frame = pd.DataFrame({"经度": [str(lon)], "纬度": [str(lat)]})
         result = run_check(frame, crs=crs, lon_col="经度", lat_col="纬度")
         row = result.sites.drop(columns=["geometry", "经度", "纬度"]).iloc[0]
-        return {k: json_value(v) for k, v in row.items()}
+        values = {k: json_value(v) for k, v in row.items()}
+        point = [values["wgs84_lon"], values["wgs84_lat"]]
+        return {"point": point if None not in point else None, "status": values["status"],
+                "headline": values["message"], "lines": [], "citations": [], "values": values}
 
 
 def json_value(value: Any) -> Any:

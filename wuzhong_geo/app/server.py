@@ -307,8 +307,9 @@ class App:
             raise InputError("请填写数字形式的经度和纬度 / give longitude and latitude as numbers") from None
         crs = body.get("crs") or None
         answer = await asyncio.to_thread(pipeline.where, lon, lat, crs, session.boundaries)
-        return _json({"answer": answer, "fields": _labelled(answer), "lon": lon, "lat": lat,
-                      "crs": crs, "boundaries": session.boundaries_info()})
+        values = answer.pop("values", {})
+        return _json({**answer, "fields": _labelled(values), "lon": lon, "lat": lat, "crs": crs,
+                      "boundaries": session.boundaries_info()})
 
     async def put_boundaries(self, request: Request, session: Session) -> Response:
         """Use an official towns file for the rest of the session (validated like ``--boundaries``)."""

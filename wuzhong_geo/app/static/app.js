@@ -392,20 +392,26 @@ function zoomToRow(rowId) {
 
 // ------------------------------------------------------------------ ask a place
 
+function citationList(citations) {
+  if (!citations || !citations.length) return null;
+  return el("div", {}, el("h3", {}, "规划原文 / Plan passages"),
+    citations.map((c) => el("blockquote", {}, el("div", { class: "muted" }, text(c.plan_ref)), text(c.plan_quote))));
+}
+
 async function askPlace(lon, lat, crs) {
   hideError();
   try {
     const data = await api("POST", "/api/where", { lon, lat, crs });
     if (whereMarker) map.removeLayer(whereMarker);
-    const a = data.answer;
-    if (a.wgs84_lat !== null && a.wgs84_lon !== null && a.wgs84_lat !== undefined)
-      whereMarker = L.circleMarker([a.wgs84_lat, a.wgs84_lon], { radius: 8, color: state.style.selected, weight: 3, fillOpacity: 0 }).addTo(map);
-    const s = statusStyle(a.status);
-    const fields = data.fields;
+    if (data.point)
+      whereMarker = L.circleMarker([data.point[1], data.point[0]], { radius: 8, color: state.style.selected, weight: 3, fillOpacity: 0 }).addTo(map);
+    const s = statusStyle(data.status);
     openPanel(`问一个地点 / Ask a place: ${text(lon)}, ${text(lat)}${crs ? " (" + crs + ")" : ""}`, data.boundaries, [
-      el("div", { class: "answer" }, a.status ? el("span", { class: "status", style: { background: s.colour } }, s.label) : null, " ",
-         text(a.message || a.summary || "")),
-      fieldList(fields.filter((f) => !["status", "message"].includes(f.column))),
+      el("div", { class: "answer" }, data.status ? el("span", { class: "status", style: { background: s.colour } }, s.label) : null, " ",
+         text(data.headline)),
+      data.lines.length ? el("div", { class: "where-lines" }, data.lines.map((line) => el("div", {}, line))) : null,
+      citationList(data.citations),
+      fieldList(data.fields.filter((f) => !["status", "message"].includes(f.column))),
     ]);
   } catch (e) { showError(e.message); }
 }
