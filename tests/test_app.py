@@ -203,3 +203,35 @@ def test_progress_is_reported_after_every_chunk(tmp_path, monkeypatch):
     summary = pipeline.check(path, tmp_path / "out", {"crs": "wgs84"}, None, lambda d, t: seen.append((d, t)))
     assert summary["rows"] == 12
     assert seen == [(0, 12), (5, 12), (10, 12), (12, 12)]
+
+
+def test_uploads_are_removed_when_the_server_stops(tmp_path):
+    import os
+    import re
+    import subprocess
+    import sys
+
+    env = {**os.environ, "TMPDIR": str(tmp_path)}  # the server's private root lands here
+    proc = subprocess.Popen(
+        [sys.executable, "-c", "from wuzhong_geo.cli import main; main()", "serve", "--port", "0"],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=ROOT, env=env)
+    try:
+        url = re.search(r"http://127\.0\.0\.1:\d+", proc.stdout.readline()).group(0)
+        client = Live.__new__(Live)  # only its request helper, against the subprocess
+        client.url, client.cookie = url, ""
+        for _ in range(200):
+            try:
+                urllib.request.urlopen(url, timeout=5)
+                break
+            except OSError:
+                time.sleep(0.05)
+        _, made = client.request("POST", "/api/uploads", b"")
+        status, _ = client.request("PUT", f"/api/uploads/{made['upload']}/files?name=projects.csv",
+                                   SAMPLE.read_bytes())
+        assert status == 200
+        stored = list(tmp_path.glob("wuzhong-geo-app-*/*/upload-*/projects.csv"))
+        assert len(stored) == 1
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+    assert not list(tmp_path.glob("wuzhong-geo-app-*"))
