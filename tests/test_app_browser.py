@@ -102,15 +102,26 @@ def app_page(browser, server):
     page.close()
 
 
-def test_starts_in_under_three_seconds(server):
-    # Wall time on a shared machine: the best of a few starts, so another job's burst does not count.
-    times = [server[1]]
-    while min(times) >= 3.0 and len(times) < 4:
-        proc, _, seconds = start_server()
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU time a process has used so far (Linux /proc)."""
+    import os
+
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def test_starts_in_under_three_seconds():
+    # The machine is shared (load often above 10 on 2 cores), so wall time mostly measures the
+    # other jobs: the test bounds the CPU time the server spent until its page answered, and
+    # reports the wall time (about 1 s when the machine is quiet). Loading geopandas before the
+    # page answers alone would cost more than the bound.
+    proc, _, wall = start_server()
+    try:
+        cpu = _cpu_seconds(proc.pid)
+    finally:
         proc.terminate()
         proc.wait(timeout=20)
-        times.append(seconds)
-    assert min(times) < 3.0, f"the app took {min(times):.2f} s to answer (tries: {times})"
+    assert cpu < 1.5, f"the app used {cpu:.2f} s of CPU ({wall:.2f} s wall) before its page answered"
 
 
 def test_check_the_sample_list_end_to_end(app_page, tmp_path):
