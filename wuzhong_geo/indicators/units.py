@@ -192,8 +192,8 @@ def unit_indicators(by: str = "town") -> gpd.GeoDataFrame:
             lines = chosen[chosen.geom_type.isin(["LineString", "MultiLineString"])].geometry
             values = [round(_clip_length_km(lines, g), 3) for g in geoms]
         elif spec.measure == "feature_count":
-            distinct = "name" if (chosen["kind"] == "metro_station").all() and len(chosen) else None
-            values = [_count(chosen, g, distinct) for g in geoms]
+            # param names a column whose distinct values are counted (an interchange station is one station)
+            values = [_count(chosen, g, spec.param or None) for g in geoms]
         elif spec.measure == "place_count":
             values = [_count(chosen, g) for g in geoms]
         elif spec.measure in ("seat_distance", "seat_nearest"):
