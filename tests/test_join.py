@@ -108,8 +108,9 @@ def test_join_by_12_digit_codes(gbk_table):
 def test_unmatched_table_keeps_the_input_rows(gbk_table):
     _, report = join_to_towns(gbk_table, key="镇街", value="示例指标")
     left = unmatched_table(gbk_table, report)
-    assert list(left["row"]) == [5, 6, 7]
-    assert list(left["镇街"]) == ["火星镇", "吴中高新区", "甪直"] and left["reason_zh"].str.len().min() > 0
+    assert list(left["row"]) == [5, 6, 7, 9]  # row 9 is joined but its value is not a number
+    assert list(left["镇街"])[:3] == ["火星镇", "吴中高新区", "甪直"] and left["reason_zh"].str.len().min() > 0
+    assert "not a finite number" in left["reason"].iloc[3]
 
 
 def test_xlsx_with_numeric_codes(test_data):
@@ -184,8 +185,18 @@ def test_join_command_fails_when_no_value_is_numeric(tmp_path):
     path.write_text("镇,值\n木渎,无\n火星,1\n", encoding="utf-8")
     result = runner.invoke(app, ["join", str(path), "--key", "镇", "--value", "值", "--out", str(tmp_path / "o")])
     assert result.exit_code == 2
-    unmatched = pd.read_csv(tmp_path / "o" / "unmatched.csv", encoding="utf-8-sig")
-    assert list(unmatched["镇"]) == ["火星"]
+    # nothing half-written: the summary names both rows that are left off, and why
+    assert not (tmp_path / "o").exists()
+    assert "火星" in result.output and "1 row(s)" in result.output
+
+
+@pytest.mark.parametrize("bad", ["inf", "-inf", "1e400", "Infinity"])
+def test_join_refuses_non_finite_values_and_lists_them(tmp_path, bad):
+    path = tmp_path / "t.csv"
+    path.write_text(f"镇,值\n木渎,{bad}\n", encoding="utf-8")
+    result = runner.invoke(app, ["join", str(path), "--key", "镇", "--value", "值", "--out", str(tmp_path / "o")])
+    assert result.exit_code == 2 and not (tmp_path / "o").exists()
+    assert "not a finite number" in result.output or "不是数字" in result.output
 
 
 @pytest.mark.slow
@@ -202,6 +213,6 @@ def test_join_command_renders_the_choropleth(tmp_path, test_data):
     joined = pd.read_csv(out / "joined.csv", encoding="utf-8-sig", dtype={"code": str})
     assert len(joined) == 14 and joined["示例指标"].isna().sum() == 8
     unmatched = pd.read_csv(out / "unmatched.csv", encoding="utf-8-sig")
-    assert list(unmatched["row"]) == [5, 6, 7] and unmatched["reason"].notna().all()
+    assert list(unmatched["row"]) == [5, 6, 7, 9] and unmatched["reason"].notna().all()
     html = (out / "choropleth.html").read_text(encoding="utf-8")
     assert "无数据" in html or "\\u65e0\\u6570\\u636e" in html  # folium writes JSON-escaped text

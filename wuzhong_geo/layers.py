@@ -42,7 +42,8 @@ def use_boundaries(path: str | Path | None) -> None:
 def use_zone_rules(path: str | Path | None) -> None:
     """Use another zone split rules YAML (``None``: the bundled rules)."""
     if path is not None:
-        plan.load_zone_rules(path)
+        zones.check_rules_against_plan(plan.load_zone_rules(path), plan.zone_membership(), plan.towns_table(),
+                                 source=Path(path).name)
     _state["zone_rules"] = Path(path) if path is not None else None
     _clear_caches()
 

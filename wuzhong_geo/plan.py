@@ -8,14 +8,17 @@ from typing import Literal
 
 import pandas as pd
 import pandera.pandas as pa
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from wuzhong_geo import names
+from wuzhong_geo import limits, names
+from wuzhong_geo.errors import InputError
 from wuzhong_geo.settings import plan_dir
 from wuzhong_geo.style import MANAGEMENT_ZONES, SUBREGIONS, ZONES
+from wuzhong_geo.validation import explain
 
 TOWN_CODE = r"^320506\d{3}$"
+#: Where a zone dividing line may lie (lon/lat): around the district, generously.
+DIVIDING_LINE_BBOX = (119.5, 30.5, 121.5, 31.8)
 
 TOWNS_SCHEMA = pa.DataFrameSchema(
     {
@@ -64,9 +67,9 @@ ZoneName = Literal["中心城市核", "先进制造轴", "生态文旅带"]
 class ShoreDistanceRule(BaseModel):
     """Land within ``distance_m`` of the Taihu shore goes to ``near_zone``, the rest to ``far_zone``."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
     method: Literal["shore_distance"]
-    distance_m: float = Field(gt=0)
+    distance_m: float = Field(gt=0, le=50_000)
     near_zone: ZoneName
     far_zone: ZoneName
     assumption: str
@@ -80,12 +83,25 @@ class ShoreDistanceRule(BaseModel):
 class HalfPlaneRule(BaseModel):
     """Land left of the directed ``line`` goes to ``left_zone``, land right of it to ``right_zone``."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
     method: Literal["half_plane"]
     line: tuple[tuple[float, float], tuple[float, float]]
     left_zone: ZoneName
     right_zone: ZoneName
     assumption: str
+
+    @model_validator(mode="after")
+    def _line_is_a_line(self) -> "HalfPlaneRule":
+        (x0, y0), (x1, y1) = self.line
+        lon_min, lat_min, lon_max, lat_max = DIVIDING_LINE_BBOX
+        if not all(lon_min <= x <= lon_max and lat_min <= y <= lat_max for x, y in self.line):
+            raise ValueError(
+                f"分界线端点须为吴中区附近的经纬度 [经度, 纬度] / the line's ends must be lon/lat near Wuzhong "
+                f"(lon {lon_min}–{lon_max}, lat {lat_min}–{lat_max})"
+            )
+        if abs(x1 - x0) + abs(y1 - y0) < 1e-6:
+            raise ValueError("分界线两端点相同（长度为 0）/ the dividing line has zero length: give two different points")
+        return self
 
     @property
     def zones(self) -> set[str]:
@@ -144,8 +160,17 @@ def management_zone_table() -> pd.DataFrame:
 def load_zone_rules(path: str | Path | None = None) -> ZoneSplitRules:
     """Load and validate zone split rules (default: the bundled ``zone_split_rules.yaml``)."""
     path = Path(path) if path else plan_dir() / "zone_split_rules.yaml"
-    with open(path, encoding="utf-8") as f:
-        return ZoneSplitRules.model_validate(yaml.safe_load(f))
+    data = limits.safe_load_yaml(path, what="功能区拆分规则 zone-rules YAML")
+    if not isinstance(data, dict):
+        raise InputError(f"{path.name}: 功能区拆分规则应为 YAML 映射（source/confidence/rules）/ "
+                         "zone rules must be a YAML mapping with source, confidence and rules")
+    try:
+        return ZoneSplitRules.model_validate(data)
+    except ValidationError as exc:
+        raise InputError(
+            explain(exc, path.name, "功能区拆分规则", "zone-rules file")
+            + "\n  参照内置 data/plan/zone_split_rules.yaml 修改 / compare with the bundled data/plan/zone_split_rules.yaml"
+        ) from None
 
 
 @lru_cache(maxsize=1)

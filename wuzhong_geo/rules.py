@@ -13,13 +13,13 @@ from typing import Literal
 
 import numpy as np
 import pandas as pd
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from wuzhong_geo import plan
+from wuzhong_geo import limits, plan
 from wuzhong_geo.errors import InputError
 from wuzhong_geo.settings import plan_dir
 from wuzhong_geo.style import INFRASTRUCTURE_KINDS, MANAGEMENT_ZONES, SUBREGIONS, ZONES
+from wuzhong_geo.validation import explain
 
 Severity = Literal["note", "warning"]
 #: Severities from least to most serious (``flag_level`` is the most serious one that fired).
@@ -146,43 +146,10 @@ def default_rules_path() -> Path:
     return plan_dir() / "site_rules.yaml"
 
 
-def _where(loc: tuple) -> str:
-    out = ""
-    for part in loc:
-        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
-    return out or "(top level)"
-
-
-def _explain(exc: ValidationError, source: str) -> str:
-    lines = []
-    for err in exc.errors():
-        where = _where(
-            tuple(p for p in err["loc"] if not (isinstance(p, str) and p.startswith("function-")))
-        )
-        if err["type"] == "extra_forbidden":
-            lines.append(f"{where}: 未知的键 / unknown key {err['loc'][-1]!r}")
-        elif err["type"] == "missing":
-            lines.append(f"{where}: 缺少必填项 / missing")
-        else:
-            value = err.get("input")
-            shown = f" (got {value!r})" if not isinstance(value, (dict, list)) else ""
-            lines.append(f"{where}: {err['msg']}{shown}")
-    return f"规则文件 {source} 有误 / invalid rule file {source}:\n  " + "\n  ".join(lines)
-
-
 def load_rules(path: str | Path | None = None) -> RuleMatrix:
     """Load and validate a rule matrix YAML (default: the bundled one); InputError names any bad key."""
     path = Path(path) if path else default_rules_path()
-    if not path.exists():
-        raise InputError(f"找不到规则文件 / rule file not found: {path}")
-    try:
-        with open(path, encoding="utf-8") as f:
-            data = yaml.safe_load(f)
-    except (yaml.YAMLError, UnicodeDecodeError) as exc:
-        raise InputError(
-            f"规则文件 {path.name} 不是有效的 UTF-8 YAML / not valid YAML: {exc}"
-        ) from None
-    return parse_rules(data, source=path.name)
+    return parse_rules(limits.safe_load_yaml(path, what="规则 rules YAML"), source=path.name)
 
 
 def parse_rules(data: object, source: str = "rules") -> RuleMatrix:
@@ -192,7 +159,7 @@ def parse_rules(data: object, source: str = "rules") -> RuleMatrix:
     try:
         return RuleMatrix.model_validate(data)
     except ValidationError as exc:
-        raise InputError(_explain(exc, source)) from None
+        raise InputError(explain(exc, source)) from None
 
 
 def categorise(text: pd.Series, categories: dict[str, Category]) -> pd.Series:

@@ -58,6 +58,31 @@ def _tidy(town: BaseGeometry, pieces: dict[str, BaseGeometry]) -> dict[str, Base
     return {zone: _opened(geom).intersection(town) for zone, geom in pieces.items()}
 
 
+def check_rules_against_plan(rules: ZoneSplitRules, membership: pd.DataFrame, towns: pd.DataFrame,
+                             source: str = "zone_split_rules.yaml") -> None:
+    """Refuse rules that miss a split town, split a whole town, or assign zones the plan does not."""
+    names_by_code = dict(zip(towns["code"], towns["name"]))
+    problems = []
+    for code, name in names_by_code.items():
+        member = membership[membership["code"] == code]
+        part = sorted(member.loc[member["membership"] == "part", "zone"])
+        rule = rules.rules.get(code)
+        if part and rule is None:
+            problems.append(f"{code} {name}: 规划把它分属 {'、'.join(part)}，但缺少拆分规则 / the plan splits it "
+                            f"between {part} but the file has no rule for it — add one")
+        elif not part and rule is not None:
+            problems.append(f"{code} {name}: 规划中整体属于一个功能区，不应有拆分规则 / the plan puts it wholly in one "
+                            "zone; remove its rule")
+        elif rule is not None and rule.zones != set(part):
+            problems.append(f"{code} {name}: 规则分配 {'、'.join(sorted(rule.zones))}，与规划的 {'、'.join(part)} 不符 / "
+                            f"the rule assigns {sorted(rule.zones)} but the plan puts the town in {part}")
+    unknown = sorted(set(rules.rules) - set(names_by_code))
+    problems += [f"{code}: 不是吴中区的镇（街道）代码 / not a Wuzhong town code" for code in unknown]
+    if problems:
+        raise ZoneRuleError(f"功能区拆分规则 {source} 与规划不符 / zone rules {source} contradict the plan:\n  "
+                            + "\n  ".join(problems))
+
+
 def town_zone_parts(
     towns: gpd.GeoDataFrame,
     membership: pd.DataFrame,
@@ -65,6 +90,7 @@ def town_zone_parts(
     taihu: gpd.GeoDataFrame,
 ) -> gpd.GeoDataFrame:
     """Return one row per (town, zone): whole towns as they are, partial towns split by the rules."""
+    check_rules_against_plan(rules, membership, towns)
     projected = towns.to_crs(ANALYSIS_CRS)
     shore = taihu.to_crs(ANALYSIS_CRS).geometry.union_all().boundary
     rows = []
@@ -78,17 +104,7 @@ def town_zone_parts(
             pieces = {whole["zone"].iloc[0]: town.geometry}
             assumption = ""
         else:
-            rule = rules.rules.get(town.code)
-            if rule is None:
-                raise ZoneRuleError(
-                    f"town {town.code} ({town.name}) is split between {sorted(part['zone'])} by the "
-                    "plan but has no rule in zone_split_rules.yaml"
-                )
-            if rule.zones != set(part["zone"]):
-                raise ZoneRuleError(
-                    f"rule for {town.code} ({town.name}) assigns {sorted(rule.zones)}, but the plan "
-                    f"puts the town in {sorted(part['zone'])}"
-                )
+            rule = rules.rules[town.code]
             pieces = _tidy(town.geometry, split_town(town.geometry, rule, shore))
             assumption = rule.assumption
         for zone, geom in pieces.items():

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import math
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
 
+from wuzhong_geo import limits
 from wuzhong_geo.errors import InputError
 
 app = typer.Typer(
@@ -54,15 +57,65 @@ def apply_options(boundaries: Optional[Path] = None, zone_rules: Optional[Path] 
     try:
         layers.use_boundaries(boundaries)
         layers.use_zone_rules(zone_rules)
-    except (InputError, OSError, ValueError) as exc:
+    except InputError as exc:
         fail(str(exc))
+    except (OSError, ValueError) as exc:
+        which = "--zone-rules" if zone_rules is not None and boundaries is None else "--boundaries/--zone-rules"
+        fail(f"{which}: 无法读取 / cannot read ({type(exc).__name__}: {_first_line(exc)})")
+
+
+def _first_line(exc: BaseException) -> str:
+    """First line of an exception message, shortened: never a whole file's content echoed back."""
+    text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    return text if len(text) <= 200 else text[:200] + "…"
+
+
+def check_out(path: Path, *, option: str = "--out", kind: str = "folder") -> Path:
+    """Refuse an unusable output path before any work (empty, a file, read-only, under /proc …)."""
+    from wuzhong_geo.outdir import check_target
+
+    try:
+        return check_target(path, option=option, kind=kind)
+    except InputError as exc:
+        fail(str(exc))
+        raise  # unreachable: fail exits
+
+
+def number(option: str, *, minimum: float = 0.0, maximum: float | None = None, limit: str | None = None,
+           inclusive_minimum: bool = False) -> Callable[[float | None], float | None]:
+    """A Typer callback refusing inf/NaN/out-of-range values of a numeric option with a bilingual message."""
+
+    def callback(value: float | None) -> float | None:
+        if value is None:
+            return value
+        high = limits.get(limit) if limit else maximum
+        low_ok = value >= minimum if inclusive_minimum else value > minimum
+        if not math.isfinite(value) or not low_ok or (high is not None and value > high):
+            bound = f"{'≥' if inclusive_minimum else '>'} {minimum:g}" + (f" 且/and ≤ {high:g}" if high is not None else "")
+            raise typer.BadParameter(
+                f"{value!r} 不可用：须为有限数值 {bound} / must be a finite number {bound}"
+                + (f"；如确需更大值 / to allow more: wuzhong-geo --limit {limit}=N …" if limit else "")
+            )
+        return value
+
+    return callback
 
 
 @app.callback()
 def _root(
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="详细日志 Verbose logging.")] = False,
+    limit: Annotated[Optional[list[str]], typer.Option(
+        "--limit", help="提高资源上限，如 --limit max_columns=5000（见 docs/limits.md）。"
+                        " Raise a resource limit, e.g. --limit max_columns=5000 (docs/limits.md).")] = None,
 ) -> None:
     """吴中区“十四五”规划 GIS 工具。 Wuzhong 14th Five-Year Plan GIS toolkit."""
     import logging
+
+    limits.reset()
+    try:
+        for assignment in limit or []:
+            limits.set_limit(assignment)
+    except InputError as exc:
+        fail(str(exc))
 
     logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, format="%(message)s")

@@ -8,10 +8,9 @@ from typing import Annotated
 
 import typer
 
-from wuzhong_geo.cli.app import BoundariesOption, app, apply_options, fail
+from wuzhong_geo.cli.app import BoundariesOption, app, apply_options, check_out, fail
 from wuzhong_geo.errors import InputError
 
-CSV_ENCODING = "utf-8-sig"
 
 
 class UnitKind(str, Enum):
@@ -35,6 +34,7 @@ def indicators_command(
     """规划表1/表2指标表（CSV、XLSX）及目标进展图；--by 输出按单元的空间指标。
     Plan indicator tables (CSV, XLSX) and progress charts; with --by, per-unit indicators (CSV, XLSX, GPKG).
     """
+    check_out(out)
     apply_options(boundaries)
     if by is not None:
         _unit_indicators(out, by.value)
@@ -85,8 +85,16 @@ def join_command(
     写出 choropleth.png/.pdf/.html、joined.csv 与 unmatched.csv（未匹配的每一行及原因）。
     Writes choropleth.png/.pdf/.html, joined.csv and unmatched.csv (every row not joined, with the reason).
     """
+    from wuzhong_geo.maps.thematic import SCHEMES
+
+    if scheme.lower().replace(" ", "_").replace("-", "_") not in SCHEMES or scheme == "user_defined":
+        fail(f"--scheme {scheme!r}: 未知的分级方法，可选 / unknown classification scheme; choose one of "
+             + ", ".join(s for s in SCHEMES if s != "user_defined"))
+    check_out(out)
     apply_options(boundaries)
+    from wuzhong_geo.csvsafe import write_csv
     from wuzhong_geo.indicators.join import join_to_towns, read_table, unmatched_table
+    from wuzhong_geo.outdir import publish, staging
 
     sheet_arg: str | int | None = int(sheet) if sheet is not None and sheet.isdigit() else sheet
     try:
@@ -94,23 +102,29 @@ def join_command(
         towns, report = join_to_towns(frame, key=key, value=value)
     except InputError as exc:
         fail(str(exc))
-    out.mkdir(parents=True, exist_ok=True)
     column = report.value_column
-    joined_csv = out / "joined.csv"
-    towns.drop(columns=towns.geometry.name).to_csv(joined_csv, index=False, encoding=CSV_ENCODING)
-    unmatched_csv = out / "unmatched.csv"
-    unmatched_table(frame, report).to_csv(unmatched_csv, index=False, encoding=CSV_ENCODING)
     typer.echo(report.summary(), err=True)
     n_values = int(towns[column].notna().sum())
+    left_off = unmatched_table(frame, report)
     if n_values == 0:
-        fail(f"no town got a numeric value from column {value!r}; see {unmatched_csv} and the summary above")
+        fail(f"“{value}”列没有任何镇（街道）得到有限数值，未写出任何文件；原因见上方摘要（{len(left_off)} 行） / "
+             f"no town got a finite numeric value from column {value!r}; nothing was written — the summary "
+             f"above lists the {len(left_off)} row(s) and why")
     classes = max(1, min(k, int(towns[column].nunique())))
     map_title = title or f"{value}（按镇、街道）"
     subtitle = (f"数据：{table.name}；{n_values} 个镇（街道）有数据，"
                 f"{len(towns) - n_values} 个无数据；分级：{scheme}，{classes} 级")
-    written = _draw(towns, column, out, scheme=scheme, k=classes, title=map_title, subtitle=subtitle,
-                    legend_title=legend_title or value)
-    for path in [*written, joined_csv, unmatched_csv]:
+    try:
+        with staging(out) as tmp:
+            write_csv(towns.drop(columns=towns.geometry.name), tmp / "joined.csv")
+            write_csv(left_off, tmp / "unmatched.csv")
+            written = _draw(towns, column, tmp, scheme=scheme, k=classes, title=map_title, subtitle=subtitle,
+                            legend_title=legend_title or value)
+            names = [p.name for p in written] + ["joined.csv", "unmatched.csv"]
+            paths = publish(tmp, out, names)
+    except (InputError, OSError) as exc:
+        fail(str(exc))
+    for path in paths:
         typer.echo(str(path))
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import io
+import math
 import re
 import unicodedata
 from dataclasses import dataclass, field
@@ -19,7 +20,7 @@ from typing import NamedTuple
 import geopandas as gpd
 import pandas as pd
 
-from wuzhong_geo import layers, names, plan
+from wuzhong_geo import layers, limits, names, plan
 from wuzhong_geo.errors import InputError
 from wuzhong_geo.settings import DISTRICT_CODE
 from wuzhong_geo.textio import read_text
@@ -94,6 +95,19 @@ class JoinReport:
             return pd.DataFrame(columns=columns)
         return pd.concat(frames, ignore_index=True).sort_values("row", kind="stable").reset_index(drop=True)
 
+    def left_off(self) -> pd.DataFrame:
+        """Return :meth:`not_joined` plus the joined rows whose value is not a finite number."""
+        left = self.not_joined()
+        invalid = self.invalid_values[~self.invalid_values["row"].isin(left["row"])]
+        invalid = invalid.assign(
+            reason_zh=[f"数值 {v!r} 不是有限数字，按无数据处理" for v in invalid["value"]],
+            reason=[f"value {v!r} is not a finite number; treated as no data" for v in invalid["value"]],
+        )[["row", "key_value", "reason_zh", "reason"]]
+        frames = [f for f in (left, invalid) if not f.empty]
+        if not frames:
+            return left
+        return pd.concat(frames, ignore_index=True).sort_values("row", kind="stable").reset_index(drop=True)
+
     def summary(self, lang: str = "zh") -> str:
         """Return a short bilingual (``zh``) or English (``en``) summary of the join."""
         if lang == "en":
@@ -137,10 +151,12 @@ def read_table(path: str | Path, sheet: str | int | None = None) -> pd.DataFrame
         raise InputError(f"table {path} not found")
     suffix = path.suffix.lower()
     if suffix in _EXCEL_SUFFIXES:
+        limits.check_xlsx(path)
         try:
             book = pd.ExcelFile(path, engine="openpyxl")
         except Exception as exc:  # openpyxl raises several types for a damaged file
-            raise InputError(f"cannot read {path.name} as an Excel workbook: {exc}") from exc
+            raise InputError(f"{path.name}: 无法作为 Excel 工作簿读取，请在 Excel 中另存为 .xlsx 或 CSV / cannot read it "
+                             f"as an Excel workbook ({type(exc).__name__}); save it again as .xlsx or CSV") from None
         with book:
             chosen = 0 if sheet is None else sheet
             if isinstance(chosen, str) and chosen not in book.sheet_names:
@@ -166,10 +182,17 @@ def read_table(path: str | Path, sheet: str | int | None = None) -> pd.DataFrame
             delimiter = csv.Sniffer().sniff(sample.split("\n", 1)[0], delimiters=",\t;").delimiter
         except csv.Error:
             delimiter = ","
+    header = next(csv.reader(io.StringIO(text.split("\n", 1)[0]), delimiter=delimiter), [])
+    limits.check("max_columns", len(header), f"{path.name} 第 1 行 / line 1")
     try:
         frame = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False, sep=delimiter)
     except (pd.errors.ParserError, ValueError) as exc:
-        raise InputError(f"cannot parse {path.name} as CSV: {exc}") from exc
+        found = re.search(r"Expected (\d+) fields in line (\d+), saw (\d+)", str(exc))
+        detail = (f"第 {found.group(2)} 行有 {found.group(3)} 个字段，表头只有 {found.group(1)} 个 / line "
+                  f"{found.group(2)} has {found.group(3)} fields, the header {found.group(1)}" if found
+                  else type(exc).__name__)
+        raise InputError(f"{path.name}: 无法按 CSV 解析（{detail}）；请检查该行的分隔符或引号 / cannot parse as CSV "
+                         f"({detail}); check that line's delimiters and quotes") from None
     frame.columns = [str(c).strip() for c in frame.columns]
     frame.attrs["encoding"] = encoding
     return frame
@@ -258,15 +281,18 @@ def parse_number(value: object) -> tuple[float, bool]:
     if value is None or value is pd.NA:
         return float("nan"), True
     if isinstance(value, (int, float)) and not isinstance(value, bool):
-        return float(value), True
+        number = float(value)
+        return (number, True) if math.isfinite(number) or math.isnan(number) else (float("nan"), False)
     text = unicodedata.normalize("NFKC", str(value)).strip()
     if text.lower() in _MISSING:
         return float("nan"), True
     text = re.sub(r"[,\s]", "", text).rstrip("%")
     try:
-        return float(text), True
+        number = float(text)
     except ValueError:
         return float("nan"), False
+    # inf, 1e400 and a written "nan" are not data a map can class: reported, not drawn
+    return (number, True) if math.isfinite(number) else (float("nan"), False)
 
 
 def _name_like_columns(table: pd.DataFrame, skip: set[str]) -> list[str]:
@@ -374,6 +400,6 @@ def join_to_towns(table: pd.DataFrame | str | Path, key: str, value: str | None 
 
 def unmatched_table(table: pd.DataFrame, report: JoinReport) -> pd.DataFrame:
     """Return the input rows left off the map, with ``row``, ``reason_zh`` and ``reason`` in front."""
-    left = report.not_joined()
+    left = report.left_off()
     rows = table.reset_index(drop=True).iloc[[r - 1 for r in left["row"]]].reset_index(drop=True)
     return pd.concat([left[["row", "reason_zh", "reason"]], rows], axis=1)

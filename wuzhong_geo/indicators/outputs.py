@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import shutil
-import tempfile
 from pathlib import Path
 
 import pandas as pd
 
+from wuzhong_geo.csvsafe import write_csv
 from wuzhong_geo.indicators.charts import write_progress_charts
 from wuzhong_geo.indicators.progress import STATUSES, progress
 from wuzhong_geo.indicators.tables import (
@@ -16,8 +15,8 @@ from wuzhong_geo.indicators.tables import (
     actual_indicators,
     plan_indicators,
 )
+from wuzhong_geo.outdir import publish, staging
 
-CSV_ENCODING = "utf-8-sig"  # with BOM, so Excel on a Chinese Windows opens the files correctly
 XLSX_NAME = "indicators.xlsx"
 
 _README = [
@@ -68,16 +67,11 @@ def indicator_tables() -> dict[str, pd.DataFrame]:
 def write_indicator_outputs(out_dir: str | Path) -> list[Path]:
     """Write indicators_{plan,actual,progress}.csv, indicators.xlsx and the progress charts (PNG)."""
     out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
     tables = indicator_tables()
-    written = []
-    with tempfile.TemporaryDirectory(dir=out_dir, prefix=".tmp-") as tmp:
-        tmp = Path(tmp)
+    with staging(out_dir) as tmp:
         staged = []
         for name, frame in tables.items():
-            target = tmp / f"indicators_{name}.csv"
-            frame.to_csv(target, index=False, encoding=CSV_ENCODING, lineterminator="\n")
-            staged.append(target)
+            staged.append(write_csv(frame, tmp / f"indicators_{name}.csv", lineterminator="\n"))
         plan = tables["plan"]
         readme = pd.DataFrame(_README, columns=["项目", "说明"])
         staged.append(write_xlsx(tmp / XLSX_NAME, {
@@ -88,8 +82,4 @@ def write_indicator_outputs(out_dir: str | Path) -> list[Path]:
             "进展": tables["progress"],
         }))
         staged += write_progress_charts(tmp, tables["plan"], tables["actual"])
-        for path in staged:
-            final = out_dir / path.name
-            shutil.move(str(path), final)
-            written.append(final)
-    return written
+        return publish(tmp, out_dir, [p.name for p in staged])

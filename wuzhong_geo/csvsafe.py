@@ -1,0 +1,61 @@
+"""Formula-safe CSV: every CSV the toolkit writes goes through here (OWASP CSV injection).
+
+Spreadsheets run a cell that starts with ``=``, ``+``, ``-``, ``@``, tab or carriage return as a
+formula (``=HYPERLINK(...)``, DDE payloads). Such text cells get a leading ``'``, which Excel and
+LibreOffice show as plain text. Numeric columns are left alone, and so is text that is just a
+number (``-12.5``), so values stay numeric when the file is opened.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pandas as pd
+
+#: Characters that make a spreadsheet treat a cell as a formula.
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+_NUMBER = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?")
+#: The encoding of every CSV written: UTF-8 with a BOM so Excel detects it.
+CSV_ENCODING = "utf-8-sig"
+
+
+def safe_cell(value: object) -> object:
+    """Return ``value`` with a leading ``'`` if it is text a spreadsheet would run as a formula."""
+    if isinstance(value, str) and value.startswith(FORMULA_START) and not _NUMBER.fullmatch(value):
+        return "'" + value
+    return value
+
+
+def _risky(values: pd.Series) -> pd.Series:
+    text = values.astype("string")
+    starts = text.str.startswith(FORMULA_START).fillna(False)
+    numeric = text.str.fullmatch(_NUMBER.pattern).fillna(False)
+    return starts & ~numeric & values.map(lambda v: isinstance(v, str)).astype(bool)
+
+
+def safe_frame(frame: pd.DataFrame) -> pd.DataFrame:
+    """Return a copy of ``frame`` whose text cells and column names cannot start a formula."""
+    out = frame.copy()
+    for col in out.columns:
+        dtype = out[col].dtype
+        if not (dtype == object or isinstance(dtype, (pd.StringDtype, pd.CategoricalDtype))
+                or pd.api.types.is_string_dtype(dtype)):
+            continue
+        values = out[col].astype(object) if isinstance(dtype, pd.CategoricalDtype) else out[col]
+        risky = _risky(values)
+        if risky.any():
+            values = values.astype(object).copy()
+            values[risky] = "'" + values[risky].astype(str)
+            out[col] = values
+    out.columns = [safe_cell(str(c)) if isinstance(c, str) else c for c in out.columns]
+    return out
+
+
+def write_csv(frame: pd.DataFrame, path: str | Path, **kwargs) -> Path:
+    """Write ``frame`` as a formula-safe UTF-8 (BOM) CSV without the index; return the path."""
+    path = Path(path)
+    kwargs.setdefault("index", False)
+    kwargs.setdefault("encoding", CSV_ENCODING)
+    safe_frame(frame).to_csv(path, **kwargs)
+    return path
