@@ -9,14 +9,18 @@ import geopandas as gpd
 import pandas as pd
 import shapely
 
-from wuzhong_geo import plan
+from wuzhong_geo import limits, plan
 from wuzhong_geo.errors import InputError
+from wuzhong_geo.geom import polygonal
 from wuzhong_geo.settings import ANALYSIS_CRS, DISTRICT_BBOX, STORAGE_CRS
+from wuzhong_geo.vector import short_reason
 
 log = logging.getLogger(__name__)
 
 #: Two official units may overlap by this much (km²) before the file is rejected.
 MAX_OVERLAP_KM2 = 0.01
+#: A unit smaller than this (m²) is a placeholder, not a town.
+MIN_UNIT_AREA_M2 = 10_000.0
 
 
 class BoundaryError(InputError):
@@ -55,11 +59,17 @@ def read_official_towns(path: str | Path) -> gpd.GeoDataFrame:
     """
     path = Path(path)
     if not path.exists():
-        raise BoundaryError(f"official boundary file not found: {path}")
+        raise BoundaryError(f"--boundaries {path}: 找不到文件 / official boundary file not found")
+    if path.suffix.lower() == ".zip":
+        limits.check_zip(path)
     try:
         frame = _read(path, None)
-    except Exception as exc:  # pyogrio raises several DataSourceError types
-        raise BoundaryError(f"cannot read {path} as a vector file ({exc}); use .shp/.zip/.gpkg/.geojson") from exc
+    except Exception as exc:  # noqa: BLE001 pyogrio raises several DataSourceError types
+        raise BoundaryError(f"--boundaries {path.name}: 无法作为矢量文件读取（{short_reason(exc)}），请用 .shp/.zip/.gpkg/.geojson / "
+                            "cannot read it as a vector file; use .shp/.zip/.gpkg/.geojson") from None
+    if not isinstance(frame, gpd.GeoDataFrame):
+        raise BoundaryError(f"--boundaries {path.name}: 文件中没有几何（边界）列 / the file has no geometry; "
+                            "use .shp/.zip/.gpkg/.geojson")
     column, codes = _match_counts(frame)
     if _needs_encoding_guess(path):
         # Shapefiles from Chinese GIS desktops usually carry GBK DBFs without a .cpg file.
@@ -107,13 +117,19 @@ def read_official_towns(path: str | Path) -> gpd.GeoDataFrame:
         geometry=frame.geometry.values,
         crs=frame.crs,
     )
+    empty = out[out.geometry.isna() | out.geometry.is_empty]
+    if not empty.empty:
+        raise BoundaryError(f"--boundaries {path.name}: {'、'.join(empty['name'])} 的边界为空，请补全后重试 / the boundary "
+                            f"of {', '.join(empty['code'])} is empty; fill it in and retry")
     bad = out[~out.geometry.is_valid]
     if not bad.empty:
         log.warning("repairing invalid geometry of %s", ", ".join(bad["name"]))
         out["geometry"] = out.geometry.make_valid()
-    if not out.geometry.geom_type.isin(["Polygon", "MultiPolygon"]).all():
-        kinds = out.loc[~out.geometry.geom_type.isin(["Polygon", "MultiPolygon"]), "name"].tolist()
-        raise BoundaryError(f"{path}: non-polygon geometry for {kinds}")
+    out["geometry"] = [polygonal(g) for g in out.geometry]
+    flat = out[out.geometry.is_empty | (out.to_crs(ANALYSIS_CRS).geometry.area < MIN_UNIT_AREA_M2)]
+    if not flat.empty:
+        raise BoundaryError(f"--boundaries {path.name}: {'、'.join(flat['name'])} 不是有面积的面（空、线或点）/ "
+                            f"{', '.join(flat['code'])} have no polygon area (empty, lines or points); fix the file")
     out = out.to_crs(STORAGE_CRS)
     minx, miny, maxx, maxy = out.total_bounds
     if not (DISTRICT_BBOX[0] <= minx and maxx <= DISTRICT_BBOX[2]

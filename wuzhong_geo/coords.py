@@ -97,6 +97,19 @@ def unsupported_reason(value: object) -> str | None:
     return None
 
 
+def crs_refusal(crs: pyproj.CRS) -> str | None:
+    """Why a CRS cannot place points (Xi'an 80 / Beijing 54 datum, not a 2-D horizontal CRS), or None."""
+    datum = _key(crs.geodetic_crs.name) if crs.geodetic_crs is not None else ""
+    if "xian1980" in datum:
+        return _UNSUPPORTED["西安80"]
+    if "beijing1954" in datum:
+        return _UNSUPPORTED["北京54"]
+    if not (crs.is_geographic or crs.is_projected) or len(crs.axis_info) != 2:
+        return ("不是二维平面或经纬度坐标系（地心/高程坐标系不能定位点位）/ not a 2-D horizontal CRS "
+                "(geocentric and vertical systems cannot place points)")
+    return None
+
+
 def parse_crs(value: object) -> CoordSpec:
     """Parse a ``--crs`` value (wgs84, cgcs2000, gcj02, bd09, EPSG:n, 高德, 百度 …) or raise InputError."""
     text = str(value).strip()
@@ -117,6 +130,9 @@ def parse_crs(value: object) -> CoordSpec:
                 f"未知坐标系 EPSG:{code} / unknown CRS EPSG:{code}: no such EPSG code. "
                 "Use wgs84, cgcs2000, gcj02, bd09 or a valid EPSG:n."
             ) from None
+        refusal = crs_refusal(crs)
+        if refusal:
+            raise InputError(f"坐标系 EPSG:{code}（{crs.name}）不支持 / unsupported CRS EPSG:{code} ({crs.name}): {refusal}")
         if code == 4326:
             return CoordSpec(kind="wgs84", label="wgs84")
         return CoordSpec(kind="epsg", crs=f"EPSG:{code}", label=f"EPSG:{code} ({crs.name})")

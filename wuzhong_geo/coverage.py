@@ -14,6 +14,7 @@ A town's share is the covered part of its land (town minus Taihu waters) over it
 from __future__ import annotations
 
 import logging
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -21,9 +22,12 @@ import geopandas as gpd
 import pandas as pd
 import shapely
 
-from wuzhong_geo import layers, network, style
+from wuzhong_geo import layers, limits, network, style
+from wuzhong_geo.csvsafe import write_csv
 from wuzhong_geo.errors import InputError
+from wuzhong_geo.outdir import publish, staging
 from wuzhong_geo.settings import ANALYSIS_CRS, STORAGE_CRS
+from wuzhong_geo.vector import read_point_table, read_vector
 
 log = logging.getLogger(__name__)
 
@@ -111,22 +115,9 @@ def load_facilities(spec: str | Path | gpd.GeoDataFrame, cache_dir: str | Path |
 def _read_points_file(path: Path) -> gpd.GeoDataFrame:
     if not path.exists():
         raise InputError(f"facilities {path} not found (use places, places:CATEGORY, osm:CATEGORY or a file)")
-    if path.suffix.lower() == ".csv":
-        table = pd.read_csv(path, encoding="utf-8-sig")
-        cols = {c.lower(): c for c in table.columns}
-        lon = next((cols[c] for c in ("lon", "lng", "longitude", "x") if c in cols), None)
-        lat = next((cols[c] for c in ("lat", "latitude", "y") if c in cols), None)
-        if lon is None or lat is None:
-            raise InputError(f"{path.name}: a CSV of facilities needs lon and lat columns (WGS84)")
-        bad = table[lon].isna() | table[lat].isna()
-        if bad.any():
-            raise InputError(f"{path.name}: rows {', '.join(str(i + 2) for i in table.index[bad][:5])} "
-                             "have no lon/lat; fill them in or delete the rows")
-        return gpd.GeoDataFrame(table, geometry=gpd.points_from_xy(table[lon], table[lat]), crs=STORAGE_CRS)
-    try:
-        return gpd.read_file(path, engine="pyogrio")
-    except Exception as exc:  # pyogrio raises DataSourceError and friends
-        raise InputError(f"cannot read facilities {path}: {exc}") from exc
+    if path.suffix.lower() in (".csv", ".txt", ".tsv"):
+        return read_point_table(path)
+    return read_vector(path, what="设施 facilities")
 
 
 def town_land() -> gpd.GeoDataFrame:
@@ -155,16 +146,17 @@ def coverage(
         raise InputError(f"--method must be one of {', '.join(METHODS)}, not {method!r}")
     if mode not in network.MODES:
         raise InputError(f"--mode must be one of {', '.join(network.MODES)}, not {mode!r}")
-    if not minutes > 0:
-        raise InputError(f"--minutes must be positive, not {minutes}")
-    if speed_kmh is not None and not speed_kmh > 0:
-        raise InputError(f"--speed must be positive, not {speed_kmh}")
+    for option, number in (("--minutes", minutes), ("--speed", speed_kmh), ("--buffer-m", buffer_m)):
+        if number is not None and not (math.isfinite(number) and number > 0):
+            raise InputError(f"{option} {number!r}: 须为正的有限数值 / must be a positive finite number")
+    limits.check("max_buffer_m", buffer_m, "--buffer-m")
     points = load_facilities(facilities, cache_dir)
     notes: list[str] = []
     radius = None
     if method == "buffer":
         speed = speed_kmh or (network.WALK_SPEED_KMH if mode == "walk" else DRIVE_BUFFER_SPEED_KMH)
         radius = speed * 1000.0 * minutes / 60.0
+        limits.check("max_buffer_m", radius, f"--minutes {minutes:g} × {speed:g} km/h")
         area = buffer_area(points, radius)
         notes.append(f"straight-line circles of {radius:g} m ({speed:g} km/h × {minutes:g} min)")
     else:
@@ -245,12 +237,14 @@ def _overlay(ax, result: CoverageResult) -> None:
 
 def write_coverage(result: CoverageResult, out_dir: str | Path, *, map_png: bool = True) -> list[Path]:
     """Write ``coverage_towns.csv``, ``coverage.gpkg`` (service_area, towns, facilities) and a PNG map."""
-    out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    table = out_dir / "coverage_towns.csv"
-    result.table().to_csv(table, index=False, encoding="utf-8-sig")
+    with staging(out_dir) as tmp:
+        written = _write_coverage_files(result, tmp, map_png)
+        return publish(tmp, out_dir, [p.name for p in written])
+
+
+def _write_coverage_files(result: CoverageResult, out_dir: Path, map_png: bool) -> list[Path]:
+    table = write_csv(result.table(), out_dir / "coverage_towns.csv")
     gpkg = out_dir / "coverage.gpkg"
-    gpkg.unlink(missing_ok=True)
     result.area_frame().to_file(gpkg, layer="service_area", driver="GPKG", engine="pyogrio")
     result.towns.to_file(gpkg, layer="towns", driver="GPKG", engine="pyogrio")
     facilities = result.facilities[[c for c in result.facilities.columns

@@ -57,5 +57,17 @@ def write_csv(frame: pd.DataFrame, path: str | Path, **kwargs) -> Path:
     path = Path(path)
     kwargs.setdefault("index", False)
     kwargs.setdefault("encoding", CSV_ENCODING)
-    safe_frame(frame).to_csv(path, **kwargs)
+    safe = safe_frame(frame)
+    if _has_carriage_return(safe):
+        # csv quotes a field only for characters of the line terminator: a lone CR would split the row
+        kwargs["lineterminator"] = "\r\n"
+    safe.to_csv(path, **kwargs)
     return path
+
+
+def _has_carriage_return(frame: pd.DataFrame) -> bool:
+    for col in frame.columns:
+        if frame[col].dtype == object or pd.api.types.is_string_dtype(frame[col].dtype):
+            if frame[col].map(lambda v: isinstance(v, str) and "\r" in v).any():
+                return True
+    return any(isinstance(c, str) and "\r" in c for c in frame.columns)

@@ -1,12 +1,11 @@
-"""Write the planning layers to GeoPackage, GeoJSON or GeoParquet, atomically."""
+"""Write the planning layers to GeoPackage, GeoJSON or GeoParquet, all-or-nothing (:mod:`wuzhong_geo.outdir`)."""
 
 from __future__ import annotations
 
-import shutil
-import tempfile
 from pathlib import Path
 
 from wuzhong_geo import layers
+from wuzhong_geo.outdir import publish, staging
 from wuzhong_geo.qgis_styles import add_layer_styles
 
 FORMATS = ("gpkg", "geojson", "parquet")
@@ -17,11 +16,8 @@ def write_layers(out_dir: str | Path, fmt: str = "gpkg", names: tuple[str, ...] 
     if fmt not in FORMATS:
         raise ValueError(f"unknown format {fmt!r}; choose from {', '.join(FORMATS)}")
     out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
     frames = {name: layers.get(name) for name in names}
-    written = []
-    with tempfile.TemporaryDirectory(dir=out_dir, prefix=".tmp-") as tmp:
-        tmp = Path(tmp)
+    with staging(out_dir) as tmp:
         if fmt == "gpkg":
             staged = tmp / "wuzhong_layers.gpkg"
             for name, frame in frames.items():
@@ -41,8 +37,4 @@ def write_layers(out_dir: str | Path, fmt: str = "gpkg", names: tuple[str, ...] 
                 staged = tmp / f"{name}.parquet"
                 frame.to_parquet(staged)
                 targets.append(staged)
-        for staged in targets:
-            final = out_dir / staged.name
-            shutil.move(str(staged), final)
-            written.append(final)
-    return written
+        return publish(tmp, out_dir, [t.name for t in targets])

@@ -45,7 +45,9 @@ from shapely.geometry import LineString, Point
 from shapely.ops import substring
 
 from wuzhong_geo.errors import InputError
+from wuzhong_geo.outdir import publish, staging
 from wuzhong_geo.settings import ANALYSIS_CRS, STORAGE_CRS
+from wuzhong_geo.vector import short_reason
 
 log = logging.getLogger(__name__)
 
@@ -120,18 +122,19 @@ def fetch(
 
     modes = _check_modes(modes)
     polygon = district_polygon() if polygon is None else polygon
-    out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    meta = _metadata(method="fetch", source="OpenStreetMap via the Overpass API (osmnx)")
-    for mode in modes:
-        # keep every component: a clipped extract may split the network, and each part still serves
-        graph = ox.graph_from_polygon(polygon, network_type=mode, simplify=True, retain_all=True,
-                                      truncate_by_edge=True)
-        meta["graphs"][mode] = _save_graph(_finalise(graph, mode), out_dir, mode)
-    if features:
-        frame = ox.features_from_polygon(polygon, _all_tags())
-        meta["features"] = _save_features(frame, out_dir)
-    _write_metadata(out_dir, meta)
+    final = Path(out_dir)
+    with staging(final) as out_dir:
+        meta = _metadata(method="fetch", source="OpenStreetMap via the Overpass API (osmnx)")
+        for mode in modes:
+            # keep every component: a clipped extract may split the network, and each part still serves
+            graph = ox.graph_from_polygon(polygon, network_type=mode, simplify=True, retain_all=True,
+                                          truncate_by_edge=True)
+            meta["graphs"][mode] = _save_graph(_finalise(graph, mode), out_dir, mode)
+        if features:
+            frame = ox.features_from_polygon(polygon, _all_tags())
+            meta["features"] = _save_features(frame, out_dir)
+        _write_metadata(out_dir, meta)
+        publish(out_dir, final)
     return meta
 
 
@@ -154,37 +157,39 @@ def import_osm(
                          "`osmium cat in.osm.pbf -o out.osm`")
     modes = _check_modes(modes)
     polygon = district_polygon() if clip else None
-    out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    meta = _metadata(method="import", source=f"local OSM XML file {path.name}")
-    meta["input_file"] = {"name": path.name, "sha256": _sha256(path), "bytes": path.stat().st_size,
-                          "osm_header": _osm_header(path)}
-    for mode in modes:
-        with _way_tags_kept(_filter_keys(WAY_FILTERS[mode])):
+    final = Path(out_dir)
+    with staging(final) as out_dir:
+        meta = _metadata(method="import", source=f"local OSM XML file {path.name}")
+        meta["input_file"] = {"name": path.name, "sha256": _sha256(path), "bytes": path.stat().st_size,
+                              "osm_header": _osm_header(path)}
+        for mode in modes:
+            with _way_tags_kept(_filter_keys(WAY_FILTERS[mode])):
+                try:
+                    graph = ox.graph_from_xml(path, bidirectional=mode in ox.settings.bidirectional_network_types,
+                                              simplify=False, retain_all=True)
+                except Exception as exc:  # osmnx raises plain errors on malformed or empty files
+                    raise InputError(f"{path.name}: 不是有效的 OSM XML（{type(exc).__name__}: {short_reason(exc)}），"
+                                     "请重新导出 / not valid OSM XML; export it again") from None
+            graph = _select_ways(graph, WAY_FILTERS[mode])
+            if polygon is not None and len(graph):
+                try:
+                    graph = ox.truncate.truncate_graph_polygon(graph, polygon, truncate_by_edge=True)
+                except ValueError:  # osmnx: no nodes inside the polygon
+                    graph = nx.MultiDiGraph(crs=STORAGE_CRS)
+            if len(graph.edges) == 0:
+                where = " in the district (use --no-clip for a file elsewhere)" if clip else ""
+                raise InputError(f"{path.name} has no {mode} ways{where}")
+            graph = ox.simplify_graph(graph)
+            meta["graphs"][mode] = _save_graph(_finalise(graph, mode), out_dir, mode)
+        if features:
             try:
-                graph = ox.graph_from_xml(path, bidirectional=mode in ox.settings.bidirectional_network_types,
-                                          simplify=False, retain_all=True)
-            except Exception as exc:  # osmnx raises plain errors on malformed or empty files
-                raise InputError(f"cannot read {path} as OSM XML: {exc}") from exc
-        graph = _select_ways(graph, WAY_FILTERS[mode])
-        if polygon is not None and len(graph):
-            try:
-                graph = ox.truncate.truncate_graph_polygon(graph, polygon, truncate_by_edge=True)
-            except ValueError:  # osmnx: no nodes inside the polygon
-                graph = nx.MultiDiGraph(crs=STORAGE_CRS)
-        if len(graph.edges) == 0:
-            where = " in the district (use --no-clip for a file elsewhere)" if clip else ""
-            raise InputError(f"{path.name} has no {mode} ways{where}")
-        graph = ox.simplify_graph(graph)
-        meta["graphs"][mode] = _save_graph(_finalise(graph, mode), out_dir, mode)
-    if features:
-        try:
-            frame = ox.features_from_xml(path, polygon=polygon, tags=_all_tags())
-        except Exception as exc:  # noqa: BLE001 osmnx raises InsufficientResponseError when nothing matches
-            log.warning("no features in %s: %s", path.name, exc)
-            frame = gpd.GeoDataFrame(geometry=[], crs=STORAGE_CRS)
-        meta["features"] = _save_features(frame, out_dir)
-    _write_metadata(out_dir, meta)
+                frame = ox.features_from_xml(path, polygon=polygon, tags=_all_tags())
+            except Exception as exc:  # noqa: BLE001 osmnx raises InsufficientResponseError when nothing matches
+                log.warning("no features in %s: %s", path.name, exc)
+                frame = gpd.GeoDataFrame(geometry=[], crs=STORAGE_CRS)
+            meta["features"] = _save_features(frame, out_dir)
+        _write_metadata(out_dir, meta)
+        publish(out_dir, final)
     return meta
 
 
@@ -361,8 +366,9 @@ def _osm_header(path: Path) -> dict[str, str]:
         with opener(path, "rb") as fh:
             for _, element in ET.iterparse(fh, events=("start",)):
                 return dict(element.attrib)
-    except ET.ParseError as exc:
-        raise InputError(f"{path.name} is not valid OSM XML: {exc}") from exc
+    except (ET.ParseError, OSError, EOFError) as exc:  # a damaged .bz2 raises OSError/EOFError
+        raise InputError(f"{path.name}: 不是有效的 OSM XML 或 bz2 压缩已损坏（{type(exc).__name__}: {short_reason(exc)}），"
+                         "请重新下载或导出 / not valid OSM XML or a damaged bz2 file; download or export it again") from None
     return {}
 
 

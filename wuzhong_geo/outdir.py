@@ -90,12 +90,12 @@ def _make_tmp(parent: Path, name: str) -> Path:
 
 
 @contextlib.contextmanager
-def staging(out: Path | str, *, option: str = "--out") -> Iterator[Path]:
+def staging(out: Path | str, *, option: str = "--out", kind: str = "folder") -> Iterator[Path]:
     """Yield a temporary folder beside ``out``; the caller writes there and calls :func:`publish`.
 
     On an exception the temporary folder (and a parent folder this call created) is removed.
     """
-    out = check_target(out, option=option)
+    out = check_target(out, option=option, kind=kind)
     clean_stale(out)
     parent = out.parent if str(out.parent) else Path(".")
     created = [p for p in [parent, *parent.parents] if not p.exists()]
@@ -155,7 +155,7 @@ def publish(tmp: Path, out: Path | str, names: Iterable[str] | None = None) -> l
 def write_file_atomically(out: Path | str, write, *, option: str = "--out") -> Path:
     """Write one output file via ``write(tmp_path)`` then rename it over ``out`` (checked first)."""
     out = check_target(out, option=option, kind="file")
-    with staging(out, option=option) as tmp:
+    with staging(out, option=option, kind="file") as tmp:
         write(tmp / out.name)
         publish(tmp, out.parent if str(out.parent) else Path("."), [out.name])
     return out

@@ -7,6 +7,7 @@ resolution always share cell edges, whatever boundaries are in use.
 
 from __future__ import annotations
 
+import logging
 import math
 import re
 import warnings
@@ -26,8 +27,13 @@ from rasterio.transform import from_origin
 from rasterio.warp import reproject
 
 from wuzhong_geo import layers, style
+from wuzhong_geo.csvsafe import write_csv
 from wuzhong_geo.errors import InputError
+from wuzhong_geo.outdir import publish, staging
 from wuzhong_geo.settings import ANALYSIS_CRS
+from wuzhong_geo.vector import read_vector, short_reason
+
+log = logging.getLogger(__name__)
 
 Bounds = tuple[float, float, float, float]
 
@@ -105,7 +111,8 @@ def _open_raster(path, what: str = "raster"):
     try:
         return rasterio.open(path)
     except rasterio.errors.RasterioIOError as exc:
-        raise InputError(f"cannot open {what} {path}: {exc}") from exc
+        raise InputError(f"{Path(path).name}: 无法作为栅格打开（{short_reason(exc)}），请用 GeoTIFF / cannot open the "
+                         f"{what}; use a GeoTIFF") from None
 
 
 # --------------------------------------------------------------------------------------------
@@ -142,8 +149,8 @@ class Grid:
 
 def planning_grid(resolution_m: float = 30.0, bounds: Bounds | None = None) -> Grid:
     """Return the shared grid: ``bounds`` (default: the district's, EPSG:4549) snapped outward."""
-    if not resolution_m > 0:
-        raise InputError(f"--res must be a positive number of metres, not {resolution_m}")
+    if not (math.isfinite(resolution_m) and resolution_m > 0):
+        raise InputError(f"--res {resolution_m!r}: 须为正的有限米数 / must be a positive finite number of metres")
     if bounds is None:
         bounds = tuple(layers.district().to_crs(ANALYSIS_CRS).total_bounds)
     xmin, ymin, xmax, ymax = bounds
@@ -215,10 +222,12 @@ def rasterize(
         raise InputError(f"unknown layer(s) {', '.join(unknown) or '(none)'}; choose from {', '.join(RASTER_LAYERS)}")
     grid = planning_grid(resolution_m)
     out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    return [write_categorical(out_dir / f"{name}_{_res_label(resolution_m)}.tif", *rasterize_layer(name, grid),
-                              grid=grid, layer=name)
-            for name in names]
+    with staging(out_dir) as tmp:
+        tifs = [write_categorical(tmp / f"{name}_{_res_label(resolution_m)}.tif", *rasterize_layer(name, grid),
+                                  grid=grid, layer=name)
+                for name in names]
+        publish(tmp, out_dir)
+    return [out_dir / tif.name for tif in tifs]
 
 
 def _res_label(resolution_m: float) -> str:
@@ -250,7 +259,7 @@ def write_categorical(path: str | Path, array: np.ndarray, table: pd.DataFrame, 
         dst.update_tags(1, CATEGORIES=";".join(f"{v}={n}" for v, n in zip(table["value"], table["name"])))
     path.with_name(path.name + ".aux.xml").write_text(_pam_xml(table), encoding="utf-8")
     path.with_suffix(".qml").write_text(_qml(table), encoding="utf-8")
-    table.to_csv(path.with_suffix(".csv"), index=False, encoding="utf-8-sig")
+    write_csv(table, path.with_suffix(".csv"))
     return path
 
 
@@ -345,6 +354,7 @@ def zonal_stats(
         if src.crs is None:
             raise InputError(f"raster {raster_path} has no CRS; assign one before computing statistics")
         vec = units[[units.geometry.name]].to_crs(src.crs)
+        _check_overlap(vec, src, raster_path)
         # Snap outlines to 1/100000 of a cell: this drops zero-width spikes, along which
         # exactextract miscounts whole interior cells, and moves areas by far less than a cell.
         grid_size = min(abs(src.res[0]), abs(src.res[1])) * 1e-5
@@ -363,6 +373,20 @@ def zonal_stats(
             match.group(2) if match else column)
         out[name] = table[column].to_numpy()
     return out
+
+
+def _check_overlap(units: gpd.GeoDataFrame, src, raster_path) -> None:
+    """Refuse a raster that misses every unit; warn when it covers them only in part."""
+    extent = shapely.box(*src.bounds)
+    area = units.geometry.union_all()
+    name = Path(raster_path).name
+    if not extent.intersects(area):
+        raise InputError(f"{name}: 栅格范围与统计单元完全不相交（坐标系 {src.crs}），统计结果将全为空；请检查栅格的范围和坐标系 / "
+                         "the raster does not overlap any unit; check its extent and CRS")
+    if not extent.covers(area):
+        share = extent.intersection(area).area / area.area if area.area else 0.0
+        log.warning("%s: 栅格只覆盖统计单元的 %.0f%%，其余部分不计入统计 / the raster covers only %.0f%% of the units; "
+                    "the rest is not counted", name, share * 100, share * 100)
 
 
 def zonal_table(result: gpd.GeoDataFrame, by: str | Path | gpd.GeoDataFrame = "towns") -> pd.DataFrame:
@@ -395,11 +419,16 @@ def _units(by) -> gpd.GeoDataFrame:
         path = Path(by)
         if not path.exists():
             raise InputError(f"--by {by!r} is neither a layer ({', '.join(KEY_COLUMNS)}) nor an existing file")
-        units = gpd.read_file(path, engine="pyogrio")
+        units = read_vector(path, what="统计单元 zones")
     if units.crs is None:
-        raise InputError(f"the zones {by!r} have no CRS; set one (e.g. save them with EPSG:4326)")
-    if not units.geom_type.isin(["Polygon", "MultiPolygon"]).all():
-        raise InputError(f"the zones {by!r} must be polygons")
+        raise InputError(f"--by {by!r}: 统计单元没有坐标系，请另存为带坐标系的文件（如 EPSG:4326）/ the zones have no "
+                         "CRS; save them with one (e.g. EPSG:4326)")
+    empty = units.geometry.isna() | units.geometry.is_empty
+    polygonal = units.geom_type.isin(["Polygon", "MultiPolygon"])
+    if empty.any() or not polygonal.all():
+        rows = ", ".join(str(i + 1) for i in units.index[empty | ~polygonal][:5])
+        raise InputError(f"--by {by!r}: 第 {rows} 个要素为空或不是面，请删除或修复 / feature(s) {rows} are empty or "
+                         "not polygons; delete or repair them")
     return units.reset_index(drop=True)
 
 

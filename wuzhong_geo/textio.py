@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import codecs
+import csv
+import io
+import re
 from pathlib import Path
 
 import charset_normalizer
+import pandas as pd
 
 from wuzhong_geo.errors import InputError
 
@@ -88,7 +92,8 @@ def detect_encoding(path: str | Path) -> str:
     if decoding:
         # Short files fool statistical detection (a few GBK words read as Big5 and back); when
         # both decode, the right one is the one whose characters are the common ones of its set.
-        return max(decoding, key=lambda codec: _common_share(head, codec))
+        # A tie (a few characters common in both sets) goes to GB18030: these files come from mainland offices.
+        return max(decoding, key=lambda codec: (_common_share(head, codec), codec == "gb18030"))
     where = (
         f"（第 {_line_of(path, first_error)} 行附近 / near line {_line_of(path, first_error)}）"
         if first_error
@@ -104,10 +109,63 @@ def detect_encoding(path: str | Path) -> str:
 def read_text(path: str | Path, encoding: str | None = None) -> tuple[str, str]:
     """Return ``(text, encoding)`` of a text file, detecting the encoding unless given."""
     path = Path(path)
+    if encoding is not None:
+        check_encoding(encoding)
     codec = encoding or detect_encoding(path)
     try:
         return path.read_text(encoding=codec), codec
-    except (UnicodeDecodeError, LookupError) as exc:
+    except UnicodeDecodeError as exc:
         raise InputError(
-            f"{path.name}: 不能按 {codec} 解码 / cannot decode as {codec}: {exc}"
+            f"{path.name}: 不能按 {codec} 解码（第 {_line_of(path, exc.start)} 行附近）；请换 --encoding 或不指定以自动识别 / "
+            f"cannot decode as {codec} (near line {_line_of(path, exc.start)}); try another --encoding or omit it"
         ) from None
+
+
+def check_encoding(encoding: str) -> str:
+    """Return the codec name of ``encoding`` (e.g. --encoding gbk) or raise InputError for an unknown one."""
+    try:
+        return codecs.lookup(encoding).name
+    except LookupError:
+        raise InputError(
+            f"--encoding {encoding!r}: 未知的编码，可用 utf-8、gbk、gb18030、big5，或不指定以自动识别 / unknown "
+            "encoding; use utf-8, gbk, gb18030, big5, or omit it to detect"
+        ) from None
+
+
+def _delimiter(first_line: str, suffix: str) -> str:
+    if suffix == ".tsv":
+        return "\t"
+    try:
+        return csv.Sniffer().sniff(first_line, delimiters=",\t;").delimiter
+    except csv.Error:
+        return ","
+
+
+def read_csv_text(path: str | Path, encoding: str | None = None) -> pd.DataFrame:
+    """Read a delimited text table as text cells (any common encoding; comma, tab or semicolon).
+
+    Column count is bounded (:mod:`wuzhong_geo.limits`) before parsing; a row with too many fields
+    is an InputError naming its line. ``df.attrs["encoding"]`` tells the encoding used.
+    """
+    from wuzhong_geo import limits
+
+    path = Path(path)
+    text, codec = read_text(path, encoding)
+    if not text.strip():
+        raise InputError(f"{path.name}: 文件为空 / the file is empty")
+    first_line = text.split("\n", 1)[0]
+    delimiter = _delimiter(first_line, path.suffix.lower())
+    header = next(csv.reader(io.StringIO(first_line), delimiter=delimiter), [])
+    limits.check("max_columns", len(header), f"{path.name} 第 1 行 / line 1")
+    try:
+        frame = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False, sep=delimiter)
+    except (pd.errors.ParserError, ValueError) as exc:
+        found = re.search(r"Expected (\d+) fields in line (\d+), saw (\d+)", str(exc))
+        detail = (f"第 {found.group(2)} 行有 {found.group(3)} 个字段，表头只有 {found.group(1)} 个 / line "
+                  f"{found.group(2)} has {found.group(3)} fields, the header {found.group(1)}" if found
+                  else type(exc).__name__)
+        raise InputError(f"{path.name}: 无法按 CSV 解析（{detail}）；请检查该行的分隔符或引号 / cannot parse as CSV "
+                         f"({detail}); check that line's delimiters and quotes") from None
+    frame.columns = [str(c).strip() for c in frame.columns]
+    frame.attrs["encoding"] = codec
+    return frame

@@ -8,15 +8,26 @@ from typing import Annotated
 
 import typer
 
-from wuzhong_geo.cli.app import BoundariesOption, ZoneRulesOption, app, apply_options
+from wuzhong_geo.cli.app import (
+    OUT_PATH,
+    BoundariesOption,
+    ZoneRulesOption,
+    app,
+    apply_options,
+    check_out,
+    fail,
+)
+from wuzhong_geo.errors import InputError
 from wuzhong_geo.settings import data_dir
 
 
 @app.command("all")
 def all_command(
-    out: Annotated[Path, typer.Option("--out", help="表格与核查结果目录 Folder for tables and check results.")] = Path("out"),
-    maps_dir: Annotated[Path, typer.Option("--maps", help="地图输出目录 Folder for the maps.")] = Path("maps"),
-    dpi: Annotated[int, typer.Option("--dpi", help="PNG 分辨率 PNG resolution.")] = 300,
+    out: Annotated[Path, typer.Option(
+        "--out", parser=OUT_PATH, help="表格与核查结果目录 Folder for tables and check results.")] = Path("out"),
+    maps_dir: Annotated[Path, typer.Option(
+        "--maps", parser=OUT_PATH, help="地图输出目录 Folder for the maps.")] = Path("maps"),
+    dpi: Annotated[int, typer.Option("--dpi", min=50, max=1200, help="PNG 分辨率 PNG resolution.")] = 300,
     atlas: Annotated[bool, typer.Option("--atlas/--no-atlas", help="同时生成分镇图集 Also render the town atlas.")] = True,
     sites: Annotated[
         Path | None,
@@ -26,6 +37,10 @@ def all_command(
     zone_rules: ZoneRulesOption = None,
 ) -> None:
     """运行主任务：图层、标准图集、网页地图、样例项目核查、指标表。 Run the main job on the bundled data."""
+    check_out(out)
+    check_out(maps_dir, option="--maps")
+    if sites is not None and not sites.is_file():
+        fail(f"--sites {sites}: 找不到文件 / file not found")
     apply_options(boundaries, zone_rules)
     from wuzhong_geo import indicators, maps, web
     from wuzhong_geo.export import write_layers
@@ -45,6 +60,9 @@ def all_command(
         steps.append(("分镇图集 atlas", lambda: maps.render_atlas(maps_dir / "atlas.pdf")))
     for label, step in steps:
         start = time.perf_counter()
-        step()
+        try:
+            step()
+        except (InputError, OSError) as exc:
+            fail(f"{label}: {exc}")
         typer.echo(f"✓ {label} ({time.perf_counter() - start:.1f} s)")
     typer.echo(f"输出 outputs: {out}/, {maps_dir}/")

@@ -44,6 +44,19 @@ ZoneRulesOption = Annotated[
 ]
 
 
+def out_path(value: str | Path) -> Path:
+    """Parse an output path option: refuse "" (which pathlib would read as the current folder)."""
+    if isinstance(value, Path):
+        return value
+    if str(value).strip() == "":
+        raise typer.BadParameter("输出路径为空，请给出目录或文件名 / the output path is empty; give a folder or file name")
+    return Path(value)
+
+
+#: ``parser`` of every output option (``--out``, ``--maps``, ``--png-dir``, ``--map``).
+OUT_PATH = out_path
+
+
 def fail(message: str) -> None:
     """Print a user-facing error to stderr and exit with code 2."""
     typer.echo(f"错误 / error: {message}", err=True)

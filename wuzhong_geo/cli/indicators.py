@@ -8,9 +8,8 @@ from typing import Annotated
 
 import typer
 
-from wuzhong_geo.cli.app import BoundariesOption, app, apply_options, check_out, fail
+from wuzhong_geo.cli.app import OUT_PATH, BoundariesOption, app, apply_options, check_out, fail
 from wuzhong_geo.errors import InputError
-
 
 
 class UnitKind(str, Enum):
@@ -24,7 +23,8 @@ class UnitKind(str, Enum):
 
 @app.command("indicators")
 def indicators_command(
-    out: Annotated[Path, typer.Option("--out", help="输出目录 Output folder.")] = Path("out/indicators"),
+    out: Annotated[Path, typer.Option("--out", parser=OUT_PATH, help="输出目录 Output folder.")] = Path(
+        "out/indicators"),
     by: Annotated[UnitKind | None, typer.Option(
         "--by", help="按单元计算空间指标（镇街、功能区、片区、管理主体）而非表1/表2："
         "面积、功能区占比、基础设施里程与站点、各类地点、驻地至轨道站距离。"
@@ -68,7 +68,7 @@ def join_command(
                                           dir_okay=False)],
     key: Annotated[str, typer.Option("--key", help="镇街名称或代码所在列。 Column with town names or codes.")],
     value: Annotated[str, typer.Option("--value", help="要制图的数值列。 Numeric column to map.")],
-    out: Annotated[Path, typer.Option("--out", help="输出目录 Output folder.")] = Path("out/join"),
+    out: Annotated[Path, typer.Option("--out", parser=OUT_PATH, help="输出目录 Output folder.")] = Path("out/join"),
     sheet: Annotated[str | None, typer.Option(
         "--sheet", help="XLSX 工作表名称或序号（默认第一个）。 XLSX sheet name or 0-based index.")] = None,
     scheme: Annotated[str, typer.Option(

@@ -7,12 +7,13 @@ from typing import Annotated
 
 import typer
 
-from wuzhong_geo.cli.app import BoundariesOption, ZoneRulesOption, app, apply_options
+from wuzhong_geo.cli.app import OUT_PATH, BoundariesOption, ZoneRulesOption, app, apply_options, check_out, fail
+from wuzhong_geo.errors import InputError
 
 
 @app.command("layers")
 def layers_command(
-    out: Annotated[Path, typer.Option("--out", help="输出目录 Output folder.")] = Path("out/layers"),
+    out: Annotated[Path, typer.Option("--out", parser=OUT_PATH, help="输出目录 Output folder.")] = Path("out/layers"),
     fmt: Annotated[
         str, typer.Option("--format", help="gpkg（一个文件多图层）| geojson | parquet. Output format.")
     ] = "gpkg",
@@ -23,8 +24,12 @@ def layers_command(
     from wuzhong_geo.export import FORMATS, write_layers  # on use: the CLI starts without geopandas
 
     if fmt not in FORMATS:
-        typer.echo(f"错误 / error: --format must be one of {', '.join(FORMATS)}, not {fmt!r}", err=True)
-        raise typer.Exit(code=2)
+        fail(f"--format {fmt!r}: 可选 / must be one of {', '.join(FORMATS)}")
+    check_out(out)
     apply_options(boundaries, zone_rules)
-    for path in write_layers(out, fmt):
+    try:
+        paths = write_layers(out, fmt)
+    except (InputError, OSError) as exc:
+        fail(str(exc))
+    for path in paths:
         typer.echo(str(path))

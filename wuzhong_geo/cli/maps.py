@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from wuzhong_geo.cli.app import BoundariesOption, ZoneRulesOption, app, apply_options, fail
+from wuzhong_geo.cli.app import OUT_PATH, BoundariesOption, ZoneRulesOption, app, apply_options, check_out, fail
 from wuzhong_geo.errors import InputError
 
 DemOption = Annotated[
@@ -26,12 +26,12 @@ SizeOption = Annotated[
 
 def _check_dem(dem: Path | None) -> None:
     if dem is not None and not dem.is_file():
-        fail(f"DEM file not found: {dem}")
+        fail(f"--dem {dem}: 找不到高程文件 / DEM file not found")
 
 
 @app.command("maps")
 def maps_command(
-    out: Annotated[Path, typer.Option("--out", help="输出目录 Output folder.")] = Path("maps"),
+    out: Annotated[Path, typer.Option("--out", parser=OUT_PATH, help="输出目录 Output folder.")] = Path("maps"),
     fmt: Annotated[str, typer.Option("--format", help="png,pdf,svg（逗号分隔）。 Comma-separated formats.")] = "png",
     dpi: Annotated[int, typer.Option("--dpi", min=50, max=1200, help="PNG 分辨率。 PNG resolution.")] = 300,
     size: SizeOption = "A4",
@@ -42,22 +42,25 @@ def maps_command(
     zone_rules: ZoneRulesOption = None,
 ) -> None:
     """绘制标准图件（区位图、功能分区图……专题图）。 Render the standard map set."""
+    check_out(out)
     from wuzhong_geo.maps import render_standard_set
     from wuzhong_geo.maps.layout import page_size
     from wuzhong_geo.maps.output import map_date, parse_formats
+    from wuzhong_geo.maps.standard import select_maps
 
-    apply_options(boundaries, zone_rules)
-    _check_dem(dem)
+    selected = tuple(s.strip() for s in only.split(",")) if only is not None else None
     try:
         formats = parse_formats(fmt)
         page_size(size)
         when = map_date(date)
+        select_maps(selected)
     except ValueError as exc:
         fail(str(exc))
-    selected = tuple(s.strip() for s in only.split(",")) if only else None
+    _check_dem(dem)
+    apply_options(boundaries, zone_rules)
     try:
         paths = render_standard_set(out, formats=formats, dpi=dpi, size=size, date=when, dem=dem, only=selected)
-    except InputError as exc:
+    except (InputError, OSError) as exc:
         fail(str(exc))
     for path in paths:
         typer.echo(str(path))
@@ -65,9 +68,9 @@ def maps_command(
 
 @app.command("atlas")
 def atlas_command(
-    out: Annotated[Path, typer.Option("--out", help="输出 PDF。 Output PDF.")] = Path("maps/atlas.pdf"),
-    png_dir: Annotated[Path | None, typer.Option("--png-dir", help="另存每页 PNG 的目录。 Also write one PNG per page here.",
-                                                    file_okay=False)] = None,
+    out: Annotated[Path, typer.Option("--out", parser=OUT_PATH, help="输出 PDF。 Output PDF.")] = Path("maps/atlas.pdf"),
+    png_dir: Annotated[Path | None, typer.Option(
+        "--png-dir", parser=OUT_PATH, help="另存每页 PNG 的目录。 Also write one PNG per page here.")] = None,
     dpi: Annotated[int, typer.Option("--dpi", min=50, max=1200, help="PNG 分辨率。 PNG resolution.")] = 300,
     size: SizeOption = "A4",
     date: DateOption = None,
@@ -80,10 +83,13 @@ def atlas_command(
     from wuzhong_geo.maps.layout import page_size
     from wuzhong_geo.maps.output import map_date
 
-    apply_options(boundaries, zone_rules)
-    _check_dem(dem)
     if out.suffix.lower() != ".pdf":
-        fail(f"--out must be a .pdf file, not {out}")
+        fail(f"--out {str(out)!r}: 须为 .pdf 文件 / must be a .pdf file")
+    check_out(out, kind="file")
+    if png_dir is not None:
+        check_out(png_dir, option="--png-dir")
+    _check_dem(dem)
+    apply_options(boundaries, zone_rules)
     try:
         page_size(size)
         when = map_date(date)

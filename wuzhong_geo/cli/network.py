@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from wuzhong_geo.cli.app import BoundariesOption, app, apply_options, fail
+from wuzhong_geo.cli.app import OUT_PATH, BoundariesOption, app, apply_options, check_out, fail, number
 from wuzhong_geo.errors import InputError
 
 osm_app = typer.Typer(
@@ -17,7 +17,7 @@ osm_app = typer.Typer(
 )
 app.add_typer(osm_app, name="osm")
 
-CacheOption = Annotated[Path, typer.Option("--out", help="缓存目录 Cache folder.", file_okay=False)]
+CacheOption = Annotated[Path, typer.Option("--out", parser=OUT_PATH, help="缓存目录 Cache folder.")]
 ModesOption = Annotated[str, typer.Option("--modes", help="walk,drive")]
 
 
@@ -44,6 +44,7 @@ def fetch_command(
     """联网下载全区步行/车行路网与设施（需要网络）。 Download networks and features for the district (online)."""
     from wuzhong_geo import network
 
+    check_out(out)
     apply_options(boundaries)
     try:
         meta = network.fetch(out, modes=_modes(modes), features=features)
@@ -56,7 +57,7 @@ def fetch_command(
 
 @osm_app.command("import")
 def import_command(
-    osm_file: Annotated[Path, typer.Argument(help="OSM XML 文件（.osm） An OSM XML file.", dir_okay=False)],
+    osm_file: Annotated[Path, typer.Argument(help="OSM XML 文件（.osm） An OSM XML file.")],
     out: CacheOption = Path("out/osm"),
     modes: ModesOption = "walk,drive",
     features: Annotated[bool, typer.Option("--features/--no-features", help="同时提取设施 Also features.")] = True,
@@ -67,6 +68,7 @@ def import_command(
     """离线：从本地 .osm 文件建立同样的缓存。 Offline: build the same cache from a local .osm file."""
     from wuzhong_geo import network
 
+    check_out(out)
     apply_options(boundaries)
     try:
         meta = network.import_osm(osm_file, out, modes=_modes(modes), features=features, clip=clip)
@@ -79,21 +81,28 @@ def import_command(
 def coverage_command(
     facilities: Annotated[str, typer.Argument(
         help="places | places:museum,sports | osm:culture | 点文件（gpkg/geojson/csv lon,lat） a point file.")],
-    minutes: Annotated[float, typer.Option("--minutes", help="时间（分钟） Travel time in minutes.")] = 10.0,
+    minutes: Annotated[float, typer.Option("--minutes", help="时间（分钟） Travel time in minutes.",
+                                           callback=number("--minutes", maximum=24 * 60))] = 10.0,
     mode: Annotated[str, typer.Option("--mode", help="walk | drive")] = "walk",
     method: Annotated[str, typer.Option("--method", help="network（OSM 路网） | buffer（直线距离）")] = "buffer",
-    out: Annotated[Path, typer.Option("--out", help="输出目录 Output folder.", file_okay=False)] = Path("out/coverage"),
-    cache: Annotated[Path, typer.Option("--cache", help="OSM 缓存目录 OSM cache folder.", file_okay=False)]
+    out: Annotated[Path, typer.Option("--out", parser=OUT_PATH, help="输出目录 Output folder.")] = Path("out/coverage"),
+    cache: Annotated[Path, typer.Option("--cache", help="OSM 缓存目录 OSM cache folder.")]
     = Path("out/osm"),
     speed: Annotated[float | None, typer.Option(
-        "--speed", help="速度 km/h（buffer 默认步行 4.8、车行 30；network 覆盖路段速度）. Speed override.")] = None,
-    buffer_m: Annotated[float, typer.Option("--buffer-m", help="路段缓冲（米） Street buffer (network).")] = 50.0,
+        "--speed", help="速度 km/h（buffer 默认步行 4.8、车行 30；network 覆盖路段速度）. Speed override.",
+        callback=number("--speed", maximum=300))] = None,
+    buffer_m: Annotated[float, typer.Option("--buffer-m", help="路段缓冲（米） Street buffer (network).",
+                                            callback=number("--buffer-m", limit="max_buffer_m"))] = 50.0,
     draw_map: Annotated[bool, typer.Option("--map/--no-map", help="是否出图 Draw coverage_map.png.")] = True,
     boundaries: BoundariesOption = None,
 ) -> None:
     """设施服务范围与各镇（街道）陆域覆盖比例。 Service areas and the share of each town's land covered."""
-    from wuzhong_geo import coverage
+    from wuzhong_geo import coverage, network
 
+    if mode not in network.MODES or method not in coverage.METHODS:
+        fail(f"--mode {mode!r} / --method {method!r}: 可选 / choose --mode {' | '.join(network.MODES)} and "
+             f"--method {' | '.join(coverage.METHODS)}")
+    check_out(out)
     apply_options(boundaries)
     try:
         result = coverage.coverage(facilities, minutes=minutes, mode=mode, method=method, speed_kmh=speed,

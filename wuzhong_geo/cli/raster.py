@@ -7,14 +7,15 @@ from typing import Annotated
 
 import typer
 
-from wuzhong_geo.cli.app import BoundariesOption, app, apply_options, fail
+from wuzhong_geo.cli.app import OUT_PATH, BoundariesOption, app, apply_options, check_out, fail, number
 from wuzhong_geo.errors import InputError
 
 
 @app.command("rasterize")
 def rasterize_command(
-    out: Annotated[Path, typer.Option("--out", help="输出目录 Output folder.")] = Path("out/rasters"),
-    res: Annotated[float, typer.Option("--res", help="像元大小（米，EPSG:4549） Cell size in metres.")] = 30.0,
+    out: Annotated[Path, typer.Option("--out", parser=OUT_PATH, help="输出目录 Output folder.")] = Path("out/rasters"),
+    res: Annotated[float, typer.Option("--res", help="像元大小（米，EPSG:4549） Cell size in metres.",
+                                       callback=number("--res", maximum=10_000))] = 30.0,
     layer_names: Annotated[
         str, typer.Option("--layers", help="逗号分隔：towns,functional_zones,subregions,management_zones. "
                           "Comma-separated layers.")
@@ -24,6 +25,7 @@ def rasterize_command(
     """把规划单元栅格化到同一网格（GeoTIFF+色表+类别表）。 Rasterize planning units onto one shared grid."""
     from wuzhong_geo import raster
 
+    check_out(out)
     apply_options(boundaries)
     names = [n.strip() for n in layer_names.split(",") if n.strip()]
     try:
@@ -42,24 +44,29 @@ def zonal_command(
                                     "| 矢量文件 a polygon file.")] = "towns",
     stats: Annotated[str, typer.Option("--stats", help="统计量 Statistics, e.g. mean,sum,min,max,count.")]
     = "mean,sum,min,max,count",
-    out: Annotated[Path, typer.Option("--out", help="输出 CSV Output table.", dir_okay=False)] = Path("out/zonal.csv"),
+    out: Annotated[Path, typer.Option("--out", parser=OUT_PATH, help="输出 CSV Output table.")] = Path("out/zonal.csv"),
     map_png: Annotated[Path | None, typer.Option(
-        "--map", help="同时出专题图（第一项统计）。 Also draw a thematic map of the first statistic.",
-        dir_okay=False)] = None,
+        "--map", parser=OUT_PATH, help="同时出专题图（第一项统计）。 Also draw a thematic map of the first statistic.")]
+    = None,
     boundaries: BoundariesOption = None,
 ) -> None:
     """按单元统计栅格（边缘像元按覆盖比例加权）。 Zonal statistics per unit, edge cells weighted by coverage."""
     from wuzhong_geo import raster
+    from wuzhong_geo.csvsafe import write_csv
+    from wuzhong_geo.outdir import write_file_atomically
 
+    check_out(out, kind="file")
+    if map_png is not None:
+        check_out(map_png, option="--map", kind="file")
     apply_options(boundaries)
-    if not raster_path.exists():
-        fail(f"raster {raster_path} not found")
+    if not raster_path.is_file():
+        fail(f"{raster_path}: 找不到栅格文件 / raster file not found")
     try:
+        raster._parse_stats(stats)
         result = raster.zonal_stats(raster_path, by, stats)
-    except InputError as exc:
+        write_file_atomically(out, lambda tmp: write_csv(raster.zonal_table(result, by), tmp))
+    except (InputError, OSError) as exc:
         fail(str(exc))
-    out.parent.mkdir(parents=True, exist_ok=True)
-    raster.zonal_table(result, by).to_csv(out, index=False, encoding="utf-8-sig")
     typer.echo(str(out))
     if map_png is not None:
         stat = stats.split(",")[0].strip()
@@ -70,8 +77,11 @@ def zonal_command(
             fig = raster.zonal_map(result, first, title=f"{raster_path.name}: {first}")
         except InputError as exc:
             fail(str(exc))
-        map_png.parent.mkdir(parents=True, exist_ok=True)
-        fig.savefig(map_png, dpi=150, bbox_inches="tight")
+        try:
+            write_file_atomically(map_png, lambda tmp: fig.savefig(tmp, dpi=150, bbox_inches="tight", format="png"),
+                                  option="--map")
+        except (InputError, OSError) as exc:
+            fail(str(exc))
         import matplotlib.pyplot as plt
 
         plt.close(fig)

@@ -7,13 +7,13 @@ from typing import Annotated
 
 import typer
 
-from wuzhong_geo.cli.app import BoundariesOption, ZoneRulesOption, app, apply_options, fail
+from wuzhong_geo.cli.app import OUT_PATH, BoundariesOption, ZoneRulesOption, app, apply_options, check_out, fail
 from wuzhong_geo.errors import WuzhongGeoError
 
 
 @app.command("webmap")
 def webmap_command(
-    out: Annotated[Path, typer.Option("--out", help="输出 HTML 文件 Output HTML file.")] = Path(
+    out: Annotated[Path, typer.Option("--out", parser=OUT_PATH, help="输出 HTML 文件 Output HTML file.")] = Path(
         "maps/wuzhong.html"),
     tiles: Annotated[str, typer.Option(
         "--tiles",
@@ -37,6 +37,7 @@ def webmap_command(
     zone_rules: ZoneRulesOption = None,
 ) -> None:
     """生成可离线打开的交互式网页地图。 Write the interactive web map as one offline HTML file."""
+    check_out(out, kind="file")
     apply_options(boundaries, zone_rules)
     from wuzhong_geo.web import save_offline, webmap  # folium and friends load only when needed
 

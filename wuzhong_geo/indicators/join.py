@@ -7,8 +7,6 @@ second row for a town that already has one. Towns without a row keep NaN ("no da
 
 from __future__ import annotations
 
-import csv
-import io
 import math
 import re
 import unicodedata
@@ -23,7 +21,7 @@ import pandas as pd
 from wuzhong_geo import layers, limits, names, plan
 from wuzhong_geo.errors import InputError
 from wuzhong_geo.settings import DISTRICT_CODE
-from wuzhong_geo.textio import read_text
+from wuzhong_geo.textio import read_csv_text
 
 #: NBS special statistical units of 吴中区 (类似乡级单位): real codes, but not streets or towns.
 SPECIAL_UNITS = {
@@ -171,31 +169,7 @@ def read_table(path: str | Path, sheet: str | int | None = None) -> pd.DataFrame
         raise InputError(f"{path.name} is an old .xls workbook; save it as .xlsx or CSV")
     if suffix not in _TABLE_SUFFIXES:
         raise InputError(f"{path.name}: unsupported table type {suffix!r}; use CSV or XLSX")
-    text, encoding = read_text(path)
-    if not text.strip():
-        raise InputError(f"{path.name} is empty")
-    sample = text[:5000]
-    if suffix == ".tsv":
-        delimiter = "\t"
-    else:
-        try:
-            delimiter = csv.Sniffer().sniff(sample.split("\n", 1)[0], delimiters=",\t;").delimiter
-        except csv.Error:
-            delimiter = ","
-    header = next(csv.reader(io.StringIO(text.split("\n", 1)[0]), delimiter=delimiter), [])
-    limits.check("max_columns", len(header), f"{path.name} 第 1 行 / line 1")
-    try:
-        frame = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False, sep=delimiter)
-    except (pd.errors.ParserError, ValueError) as exc:
-        found = re.search(r"Expected (\d+) fields in line (\d+), saw (\d+)", str(exc))
-        detail = (f"第 {found.group(2)} 行有 {found.group(3)} 个字段，表头只有 {found.group(1)} 个 / line "
-                  f"{found.group(2)} has {found.group(3)} fields, the header {found.group(1)}" if found
-                  else type(exc).__name__)
-        raise InputError(f"{path.name}: 无法按 CSV 解析（{detail}）；请检查该行的分隔符或引号 / cannot parse as CSV "
-                         f"({detail}); check that line's delimiters and quotes") from None
-    frame.columns = [str(c).strip() for c in frame.columns]
-    frame.attrs["encoding"] = encoding
-    return frame
+    return read_csv_text(path)
 
 
 # ---------------------------------------------------------------- matching

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 from pathlib import Path
 
@@ -21,6 +22,7 @@ from wuzhong_geo.maps.labels import LabelItem, place_labels
 from wuzhong_geo.maps.layout import Page, draw_notes, new_page, notes_text, wrap_text
 from wuzhong_geo.maps.output import map_date, pdf_metadata, pdf_rc, save_figure
 from wuzhong_geo.maps.progress import progress_bar
+from wuzhong_geo.outdir import publish, staging
 
 ATLAS_TITLE = "吴中区镇（街道）图集"
 ARROW_AT = (0.955, 0.86)
@@ -252,22 +254,29 @@ def render_atlas(
 ) -> Path:
     """Write the town atlas (one page per town) to ``out_path``; PNG pages too with ``png_dir``."""
     out_path = Path(out_path)
-    out_path.parent.mkdir(parents=True, exist_ok=True)
     from wuzhong_geo.indicators.units import town_indicators
 
     when = map_date(date)
     towns = layers.towns().sort_values("code")
     indicators = town_indicators()
     selected = [c for c in towns["code"] if not codes or c in codes]
-    with mpl.rc_context(pdf_rc()), PdfPages(out_path, metadata=pdf_metadata(ATLAS_TITLE)) as pdf:
-        for number, code in enumerate(progress_bar(selected, desc="atlas", enabled=progress, unit="page"), start=1):
-            fig = town_page(code, size=size, date=when, dem=dem, page_no=number, pages=len(selected),
-                            indicators=indicators)
-            try:
-                pdf.savefig(fig, facecolor="white")
-                if png_dir is not None:
-                    name_en = towns.loc[towns["code"] == code, "name_en"].iloc[0]
-                    save_figure(fig, Path(png_dir) / f"{number:02d}_{code}_{name_en}.png", dpi=dpi)
-            finally:
-                plt.close(fig)
+    pages_staging = staging(png_dir, option="--png-dir") if png_dir is not None else contextlib.nullcontext(None)
+    with staging(out_path, kind="file") as tmp, pages_staging as pages:
+        pngs = []
+        with mpl.rc_context(pdf_rc()), PdfPages(tmp / out_path.name, metadata=pdf_metadata(ATLAS_TITLE)) as pdf:
+            for number, code in enumerate(progress_bar(selected, desc="atlas", enabled=progress, unit="page"),
+                                          start=1):
+                fig = town_page(code, size=size, date=when, dem=dem, page_no=number, pages=len(selected),
+                                indicators=indicators)
+                try:
+                    pdf.savefig(fig, facecolor="white")
+                    if png_dir is not None:
+                        name_en = towns.loc[towns["code"] == code, "name_en"].iloc[0]
+                        pngs.append(save_figure(fig, pages / f"{number:02d}_{code}_{name_en}.png", dpi=dpi).name)
+                finally:
+                    plt.close(fig)
+        # the PDF and its PNG pages are replaced together or not at all
+        if pngs:
+            publish(pages, Path(png_dir), pngs)
+        publish(tmp, out_path.parent if str(out_path.parent) else Path("."), [out_path.name])
     return out_path

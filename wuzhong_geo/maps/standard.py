@@ -13,12 +13,14 @@ import shapely
 from matplotlib.figure import Figure
 
 from wuzhong_geo import layers, style
+from wuzhong_geo.errors import InputError
 from wuzhong_geo.maps import basemap, elements, legend, theme
 from wuzhong_geo.maps.compose import compose
 from wuzhong_geo.maps.indicator_maps import eco_belt_share_map, metro_stations_map
 from wuzhong_geo.maps.labels import LabelItem
 from wuzhong_geo.maps.layout import Page
 from wuzhong_geo.maps.output import map_date, parse_formats, save_figure
+from wuzhong_geo.outdir import publish, staging
 
 PLAN = "吴中区“十四五”规划"
 
@@ -448,6 +450,22 @@ STANDARD_MAPS: tuple[MapSpec, ...] = (
 )
 
 
+def select_maps(only: tuple[str, ...] | None) -> list:
+    """Return the standard maps named by ``only`` (slugs or two-digit numbers; all if None); InputError if unknown."""
+    if not only:
+        return list(STANDARD_MAPS)
+    wanted = [w.strip() for w in only if w.strip()]
+    known = {s.slug for s in STANDARD_MAPS} | {s.slug[:2] for s in STANDARD_MAPS}
+    bad = [w for w in wanted if w not in known and w.zfill(2) not in known]
+    if bad or not wanted:
+        raise InputError(
+            f"--only {','.join(only)!r}: 没有这些图 / no such map(s) {', '.join(bad) or '(none)'}; 可选 / choose from "
+            + ", ".join(s.slug for s in STANDARD_MAPS)
+        )
+    wanted = {w.zfill(2) if w.isdigit() else w for w in wanted}
+    return [s for s in STANDARD_MAPS if s.slug in wanted or s.slug[:2] in wanted]
+
+
 def render_standard_set(
     out_dir: str | Path,
     formats: tuple[str, ...] | str = ("png",),
@@ -465,14 +483,16 @@ def render_standard_set(
     out_dir = Path(out_dir)
     fmts = parse_formats(formats)
     when = map_date(date)
-    specs = [s for s in STANDARD_MAPS if not only or s.slug in only or s.slug[:2] in only]
+    specs = select_maps(only)
     written: list[Path] = []
-    for spec in progress_bar(specs, desc="maps", enabled=progress):
-        fig = spec.build(size=size, date=when, dem=dem)
-        try:
-            for fmt in fmts:
-                written.append(save_figure(fig, out_dir / f"{spec.slug}.{fmt}", dpi=dpi,
-                                           title=f"吴中区{spec.title}" if not spec.title.startswith("吴中") else spec.title))
-        finally:
-            plt.close(fig)
-    return written
+    with staging(out_dir) as tmp:
+        for spec in progress_bar(specs, desc="maps", enabled=progress):
+            fig = spec.build(size=size, date=when, dem=dem)
+            try:
+                for fmt in fmts:
+                    written.append(save_figure(fig, tmp / f"{spec.slug}.{fmt}", dpi=dpi,
+                                               title=f"吴中区{spec.title}" if not spec.title.startswith("吴中")
+                                               else spec.title))
+            finally:
+                plt.close(fig)
+        return publish(tmp, out_dir, [p.name for p in written])

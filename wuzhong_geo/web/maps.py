@@ -21,6 +21,7 @@ from wuzhong_geo import layers, plan
 from wuzhong_geo import style as st
 from wuzhong_geo.errors import InputError
 from wuzhong_geo.settings import ANALYSIS_CRS, DISTRICT_NAME, STORAGE_CRS
+from wuzhong_geo.vector import read_point_table, read_vector
 from wuzhong_geo.web import tiles as tl
 from wuzhong_geo.web.assets import offline_html, save_offline
 from wuzhong_geo.web.controls import (
@@ -306,17 +307,24 @@ def read_sites(sites: str | Path | gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     """Return site-check results (a file or GeoDataFrame) in EPSG:4326, checking the columns."""
     if isinstance(sites, (str, Path)):
         path = Path(sites)
-        if not path.exists():
-            raise InputError(f"--sites file {path} does not exist; run the site check first")
-        import pyogrio
-
-        names = [str(n) for n in pyogrio.list_layers(path)[:, 0]]
-        preferred = [n for n in ("sites", "site_check", "results") if n in names]
-        layer = preferred[0] if preferred else names[0]
-        if len(names) > 1 and not preferred:
-            log.warning("%s has several layers (%s); showing %s", path, ", ".join(names), layer)
-        frame = gpd.read_file(path, layer=layer, engine="pyogrio")
+        if not path.is_file():
+            raise InputError(f"--sites {path}: 文件不存在，请先运行选址核查 / the file does not exist; run the site check first")
         where = str(path)
+        if path.suffix.lower() in (".csv", ".txt", ".tsv"):
+            frame = read_point_table(path)
+        else:
+            import pyogrio
+
+            try:
+                names = [str(n) for n in pyogrio.list_layers(path)[:, 0]]
+            except Exception:  # noqa: BLE001 GDAL raises several types for foreign or damaged files
+                names = []
+            preferred = [n for n in ("sites", "site_check", "results") if n in names]
+            layer = preferred[0] if preferred else (names[0] if names else None)
+            if len(names) > 1 and not preferred:
+                log.warning("%s has several layers (%s); showing %s", path, ", ".join(names), layer)
+            frame = read_vector(path, what="选址核查结果 site-check results",
+                                **({"layer": layer} if layer is not None else {}))
     else:
         frame, where = sites, "sites"
     if not isinstance(frame, gpd.GeoDataFrame):
