@@ -566,3 +566,12 @@ def test_subprocess_exit_code_and_no_traceback(tmp_path):
                            "--out", str(tmp_path / "o")], capture_output=True, text=True, env=env, timeout=120)
     assert proc.returncode == 2 and "Traceback" not in proc.stderr and "bomb.yaml" in proc.stderr
     assert time.perf_counter() - start < 60 and math.isfinite(start)
+
+
+def test_docs_list_every_limit_with_its_default_and_env_var():
+    doc = (ROOT / "docs" / "limits.md").read_text(encoding="utf-8")
+    for name, limit in limits.LIMITS.items():
+        row = next((line for line in doc.splitlines() if line.startswith(f"| `{name}` |")), None)
+        assert row is not None, f"{name} missing from docs/limits.md"
+        assert limits.env_name(name) in row and f"--limit {name}=N" in row
+        assert f"{int(limit.default):,}" in row, f"{name}: default {limit.default} not in {row}"

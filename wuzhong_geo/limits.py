@@ -37,8 +37,11 @@ LIMITS: dict[str, Limit] = {
     "max_compression_ratio": Limit(200, "x", "zip/XLSX 单个成员的压缩比", "compression ratio of one member"),
     "max_xlsx_cells": Limit(60_000_000, "cells", "XLSX 工作表单元格数（行×列）", "XLSX sheet cells (rows x columns)"),
     "max_columns": Limit(2_000, "columns", "表格列数（GeoPackage 上限 2000）", "table columns (GeoPackage allows 2,000)"),
-    "max_rows": Limit(100_000_000, "rows", "表格数据行数", "table data rows"),
-    "max_input_bytes": Limit(20 << 30, "bytes", "单个输入文件大小", "size of one input file"),
+    "max_rows": Limit(10_000_000, "rows", "读入内存的表格行数（更大的点集用 --engine dask）",
+                      "table rows read into memory (larger point sets: --engine dask)"),
+    "max_text_bytes": Limit(2 << 30, "bytes", "整体读入内存的文本文件大小", "text file read whole into memory"),
+    "max_upload_bytes": Limit(512 << 20, "bytes", "网页应用单个上传文件大小", "web app: one uploaded file"),
+    "max_session_bytes": Limit(2 << 30, "bytes", "网页应用每个会话上传总量", "web app: uploads per session"),
     "max_buffer_m": Limit(100_000, "m", "缓冲/距离半径（米）", "buffer/distance radius in metres"),
 }
 

@@ -109,8 +109,11 @@ def detect_encoding(path: str | Path) -> str:
 def read_text(path: str | Path, encoding: str | None = None) -> tuple[str, str]:
     """Return ``(text, encoding)`` of a text file, detecting the encoding unless given."""
     path = Path(path)
+    from wuzhong_geo import limits
+
     if encoding is not None:
         check_encoding(encoding)
+    limits.check("max_text_bytes", path.stat().st_size, path.name)
     codec = encoding or detect_encoding(path)
     try:
         return path.read_text(encoding=codec), codec
@@ -157,6 +160,7 @@ def read_csv_text(path: str | Path, encoding: str | None = None) -> pd.DataFrame
     delimiter = _delimiter(first_line, path.suffix.lower())
     header = next(csv.reader(io.StringIO(first_line), delimiter=delimiter), [])
     limits.check("max_columns", len(header), f"{path.name} 第 1 行 / line 1")
+    limits.check("max_rows", text.count("\n"), path.name)
     try:
         frame = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False, sep=delimiter)
     except (pd.errors.ParserError, ValueError) as exc:

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import zipfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
+from wuzhong_geo import limits
 from wuzhong_geo.errors import InputError
 
 _MB = 1 << 20
@@ -19,10 +20,11 @@ def _mb(n: int) -> str:
 class Limits:
     """How much one upload, one session and one archive may hold."""
 
-    max_upload_bytes: int = 512 * _MB
-    max_session_bytes: int = 2048 * _MB
-    max_inflated_bytes: int = 2048 * _MB
-    max_ratio: float = 200.0
+    # Defaults (and --limit / WUZHONG_GEO_* overrides) live in wuzhong_geo.limits, documented in docs/limits.md.
+    max_upload_bytes: int = field(default_factory=lambda: int(limits.get("max_upload_bytes")))
+    max_session_bytes: int = field(default_factory=lambda: int(limits.get("max_session_bytes")))
+    max_inflated_bytes: int = field(default_factory=lambda: int(limits.get("max_inflated_bytes")))
+    max_ratio: float = field(default_factory=lambda: limits.get("max_compression_ratio"))
 
     def too_big(self, name: str, size: int, partial: bool = False) -> str:
         """The message for a file over the per-file limit."""
