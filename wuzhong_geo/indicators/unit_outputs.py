@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import shutil
-import tempfile
 from pathlib import Path
 
 import pandas as pd
 
 from wuzhong_geo import layers, style
+from wuzhong_geo.csvsafe import write_csv
 from wuzhong_geo.indicators.outputs import write_xlsx
 from wuzhong_geo.indicators.units import (
     UNIT_KINDS,
@@ -18,9 +17,9 @@ from wuzhong_geo.indicators.units import (
     unit_indicators,
 )
 
+from wuzhong_geo.outdir import publish, staging
 from wuzhong_geo.qgis_styles import StyleRow, classed_fill_qml, write_styles
 
-CSV_ENCODING = "utf-8-sig"  # with BOM, so Excel on a Chinese Windows opens the files correctly
 #: Headers of the detail and outside-unit tables in the XLSX.
 _DETAIL_HEADERS = {"code": "代码", "name": "名称", "kind": "类别键", "kind_zh": "类别", "status": "状态键",
                    "status_zh": "状态", "in_plan": "规划列明", "features": "要素数（个）", "km": "单元内长度（km）"}
@@ -86,19 +85,16 @@ def qgis_styles(table: pd.DataFrame, by: str) -> list[StyleRow]:
 def write_unit_indicators(out_dir: str | Path, by: str = "town") -> list[Path]:
     """Write ``indicators_by_<by>`` .csv/.xlsx/.gpkg, its column dictionary and the infrastructure detail."""
     out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
     table = unit_indicators(by)
     columns = indicator_columns(by)
     detail = infrastructure_detail(by)
     outside = outside_units(by)
     stem = file_stem(by)
     plain = pd.DataFrame(table.drop(columns=table.geometry.name))
-    written = []
-    with tempfile.TemporaryDirectory(dir=out_dir, prefix=".tmp-") as tmp:
-        tmp = Path(tmp)
+    with staging(out_dir) as tmp:
         staged = [tmp / f"{stem}.csv", tmp / f"{stem}_columns.csv", tmp / f"infrastructure_by_{by}.csv"]
         for frame, path in zip((plain, columns, detail), staged):
-            frame.to_csv(path, index=False, encoding=CSV_ENCODING, lineterminator="\n")
+            write_csv(frame, path, lineterminator="\n")
         staged.append(write_xlsx(tmp / f"{stem}.xlsx", {
             "说明": _notes(by, outside),
             "指标": plain.rename(columns=display_headers(by)),
@@ -110,8 +106,4 @@ def write_unit_indicators(out_dir: str | Path, by: str = "town") -> list[Path]:
         table.to_file(gpkg, layer=stem, driver="GPKG", engine="pyogrio")
         write_styles(gpkg, qgis_styles(table, by))
         staged.append(gpkg)
-        for path in staged:
-            final = out_dir / path.name
-            shutil.move(str(path), final)
-            written.append(final)
-    return written
+        return publish(tmp, out_dir, [p.name for p in staged])
