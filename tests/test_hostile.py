@@ -135,7 +135,7 @@ def test_yaml_alias_bombs_are_refused_fast(depth, width):
     start = time.perf_counter()
     with pytest.raises(InputError, match="max_yaml_"):
         limits.safe_load_text(text, source="bomb.yaml")
-    assert time.perf_counter() - start < 0.5
+    assert time.perf_counter() - start < 5  # milliseconds when idle; 82 s and 5.6 GB before the fix
 
 
 @pytest.mark.parametrize("option", ["--zone-rules", "--rules"])
@@ -272,7 +272,7 @@ def test_too_many_columns_is_a_clear_message(tmp_path, columns):
     start = time.perf_counter()
     result = invoke("join", path, "--key", "c0", "--value", "c1", "--out", tmp_path / "o")
     refused(result, "wide.csv", "max_columns")
-    assert time.perf_counter() - start < 3
+    assert time.perf_counter() - start < 30  # under a second when idle; ten minutes and 14 GB before
     if columns == 2_001:  # raised limit: now it reads the file (and finds no town in it)
         result = invoke("--limit", f"max_columns={columns}", "join", path, "--key", "c0", "--value", "c1",
                         "--out", tmp_path / "o")
