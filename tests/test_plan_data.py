@@ -8,6 +8,8 @@ import pandas as pd
 import pytest
 from shapely import wkt
 
+from plan_text import plan_text
+
 DATA = Path(__file__).parents[1] / "data" / "plan"
 
 TOWN_CODES = {
@@ -69,15 +71,6 @@ def ind() -> pd.DataFrame:
 @pytest.fixture(scope="module")
 def actual() -> pd.DataFrame:
     return _read("indicators_actual.csv")
-
-
-def _plan_text() -> str | None:
-    here = Path(__file__).resolve()
-    for base in [here.parents[2] / "shared", Path("/work/shared")]:
-        p = base / "plan" / "wuzhong-14th-five-year-plan.txt"
-        if p.is_file():
-            return p.read_text(encoding="utf-8")
-    return None
 
 
 def _num(s: str) -> float:
@@ -211,9 +204,7 @@ def test_specific_values(ind):
 
 
 def test_indicator_text_matches_plan(ind):
-    plan = _plan_text()
-    if plan is None:
-        pytest.skip("plan text not available")
+    plan = plan_text()
     flat = re.sub(r"\s+", "", plan)
     for r in ind.itertuples():
         assert re.sub(r"\s+", "", r.indicator) in flat, r.indicator
@@ -280,9 +271,7 @@ def test_in_plan_actions(infra):
 
 
 def test_infra_plan_wording_verbatim(infra, places):
-    plan = _plan_text()
-    if plan is None:
-        pytest.skip("plan text not available")
+    plan = plan_text()
     for w in list(infra.plan_wording) + list(places.plan_wording):
         assert w == "" or w in plan, w
     paragraph = next(line for line in plan.splitlines() if line.startswith("完善现代化交通路网体系"))
@@ -385,3 +374,45 @@ def test_no_ocr_spelling_outside_quotes(name):
             continue
         bad = df[df[col].str.contains("甬直", regex=False)]
         assert bad.empty, (name, col, list(bad.index))
+
+
+# ---------------------------------------------------------------- corrections found against the plan text
+
+def test_status_as_of_follows_the_readme_convention(infra):
+    """status_as_of = date of the newest source behind status; the plan date 2021-04 where only the plan
+    speaks or status is unknown; a row citing the plan cannot predate it."""
+    lines = infra.set_index("id")
+    for r in infra.itertuples():
+        if r.status == "unknown":
+            assert r.status_as_of == "2021-04", r.id
+        if "seed plan text" in r.source:
+            assert r.status_as_of >= "2021-04", r.id
+        station = re.match(r"^(M\w+)-S\d\d$", r.id)
+        if station:  # a station's status comes from its line (or from the plan: built by 2021-04)
+            assert r.status_as_of in {lines.status_as_of[station.group(1)], "2021-04"}, r.id
+        elif r.status_as_of != "2021-04":  # the date must be one a cited source carries
+            y, m = r.status_as_of[:4], r.status_as_of[5:7]
+            assert any(f in r.source + r.notes for f in (f"{y}-{m}", f"{y}{m}", f"/{y[2:]}{m}")), r.id
+    for sid in infra.id[infra.id.str.match(r"^M5-S\d\d$")]:
+        assert lines.status_as_of[sid] == lines.status_as_of["M5"], sid
+
+
+def test_interchanges_and_lines_the_plan_names_have_their_own_rows(infra):
+    rows = infra.set_index("id")
+    assert rows.loc["X5", "name"] == "蠡墅立交" and rows.loc["X5", "kind"] == "interchange"
+    assert "蠡墅" not in rows.loc["X2", "name"]
+    assert rows.loc["M4B", "kind"] == "metro_line" and "支线" in rows.loc["M4B", "name"]
+    built_expressways = infra[(infra.kind == "expressway") & (infra.status == "built")]
+    assert {"苏州绕城高速公路", "苏嘉杭高速公路"} <= set(built_expressways.name)
+
+
+def test_zhoushan_nut_carving_village_is_in_xiangshan(places):
+    row = places.set_index("id").loc["P055"]
+    assert row["name"] == "舟山核雕村艺术街区" and row["town_code"] == "320506006"
+
+
+def test_zone_membership_quotes_and_changqiao_confidence():
+    z = _read("zone_membership.csv")
+    assert set(z[z.code.isin(["320506100", "320506004"]) & (z.zone == "先进制造轴")].plan_wording) == {"串联甪直、郭巷全域"}
+    changqiao = z[z.code == "320506001"].iloc[0]
+    assert changqiao.confidence != "high" and "高新区" in changqiao.source

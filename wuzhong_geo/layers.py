@@ -14,7 +14,7 @@ import geopandas as gpd
 import pandas as pd
 import shapely
 
-from wuzhong_geo import plan, zones
+from wuzhong_geo import plan, policy, zones
 from wuzhong_geo.boundaries import read_official_towns
 from wuzhong_geo.geom import polygonal, to_storage
 from wuzhong_geo.settings import ANALYSIS_CRS, STORAGE_CRS, base_gpkg, plan_dir
@@ -25,7 +25,7 @@ log = logging.getLogger(__name__)
 #: Every layer ``write_layers`` exports, in order.
 LAYER_NAMES = (
     "district", "land", "taihu", "towns", "functional_zones", "town_zone_parts",
-    "subregions", "management_zones", "infrastructure", "places",
+    "subregions", "management_zones", "infrastructure", "places", "policy_areas",
 )
 
 _state: dict[str, Path | None] = {"boundaries": None, "zone_rules": None}
@@ -59,7 +59,7 @@ def active_zone_rules() -> Path | None:
 
 
 def _clear_caches() -> None:
-    for fn in (_towns, _zone_parts):
+    for fn in (_towns, _zone_parts, _policy_areas):
         fn.cache_clear()
 
 
@@ -183,6 +183,20 @@ def places() -> gpd.GeoDataFrame:
     table = pd.read_csv(plan_dir() / "places.csv", encoding="utf-8", dtype={"town_code": str})
     geometry = gpd.points_from_xy(table["lon"], table["lat"], crs=STORAGE_CRS)
     return gpd.GeoDataFrame(table, geometry=geometry, crs=STORAGE_CRS)
+
+
+@lru_cache(maxsize=4)
+def _policy_areas(boundaries: Path | None) -> gpd.GeoDataFrame:
+    return policy.build_policy_areas(towns(), land(), taihu(), taihu_full(), places(), infrastructure())
+
+
+def policy_areas() -> gpd.GeoDataFrame:
+    """Return the plan's policy areas (生态岛, 涵养区, 太湖沿岸带, 大运河文化带, 名镇名村 …) with citations.
+
+    Town- and shore-based areas are derived from the current towns, so official boundaries change them;
+    rows whose location is unknown have no geometry (``drawn`` is False).
+    """
+    return _policy_areas(_state["boundaries"]).copy()
 
 
 def get(name: str) -> gpd.GeoDataFrame:

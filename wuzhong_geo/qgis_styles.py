@@ -248,6 +248,11 @@ def layer_qml(layer: str) -> str:
         return _qml(_renderer(layer, _infrastructure_rules()), _labeling("name", size=7, placement=2))
     if layer == "places":
         return _qml(_renderer(layer, _places_rules()), _labeling("name", size=7, placement=6))
+    if layer == "policy_areas":
+        rules = [(f'"kind" = {_q(kind)}', zh, fill_symbol(str(i), colour, alpha=style.POLICY_ALPHA, edge=colour,
+                                                         edge_mm=0.35))
+                 for i, (kind, (zh, _, colour, _)) in enumerate(style.POLICY_KINDS.items())]
+        return _qml(_renderer(layer, rules), _labeling("name", size=7))
     if layer == "context":
         return _qml(_renderer(layer, [("", "周边区县", fill_symbol("0", style.CONTEXT_FILL, edge=style.CONTEXT_EDGE))]),
                     _labeling("name", size=8, colour=style.MUTED))

@@ -257,3 +257,35 @@ INDICATOR_BASIS_STYLE: dict[str, tuple[str, str, bool]] = {
     "preliminary": (SUBREGIONS["东部片区"][2], "o", False),
     "inferred": (CONTEXT_EDGE, "D", False),
 }
+
+#: Policy areas (data/plan/policy_areas.csv): kind -> (Chinese label, English label, colour, group).
+#: The group orders the `where` answer and the legend of the protection map.
+POLICY_KINDS: dict[str, tuple[str, str, str, str]] = {
+    "eco_zone": ("生态政策区", "Ecological policy area", "#1a9850", "生态保护"),
+    "eco_zone_proposed": ("拟扩大的生态涵养区", "Proposed conservation-zone extension", "#a6d96a", "生态保护"),
+    "shore_band": ("太湖沿岸带（规划）", "Taihu shore band (plan)", "#4eb3d3", "太湖保护"),
+    "protection_zone": ("太湖流域一级保护区（法规）", "Taihu first-level protection zone (law)", "#08589e", "太湖保护"),
+    "canal_corridor": ("大运河文化带", "Grand Canal cultural belt", "#cc4c02", "大运河文化带"),
+    "canal_node": ("大运河文化带节点", "Grand Canal node", "#993404", "大运河文化带"),
+    "heritage_town": ("历史文化名镇", "Historic and cultural town", "#8c510a", "历史文化保护"),
+    "heritage_village": ("历史文化名村/传统村落", "Historic / traditional village", "#bf812d", "历史文化保护"),
+    "heritage_site": ("申报世界文化遗产", "World Heritage nomination", "#543005", "历史文化保护"),
+    "tourism_cluster": ("文化旅游集聚区", "Culture-tourism cluster", "#dd3497", "文化旅游"),
+    "industrial_park": ("产业园区/载体", "Industrial park / platform", "#6a51a3", "产业载体"),
+    "agri_park": ("农业园区", "Agricultural park", "#7fbc41", "农业农村"),
+    "agri_priority": ("农业农村现代化先行镇", "Agricultural modernisation lead towns", "#d9f0a3", "农业农村"),
+    "water_works": ("水利工程", "Water works", "#2c7fb8", "其他基础设施"),
+    "eco_works": ("生态工程", "Ecological works", "#41ab5d", "其他基础设施"),
+    "energy": ("能源项目", "Energy project", "#fd8d3c", "其他基础设施"),
+    "waste_facility": ("静脉产业园", "Circular-economy (waste) park", "#737373", "其他基础设施"),
+    "utility_tunnel": ("地下综合管廊", "Utility tunnel", "#969696", "其他基础设施"),
+    "greenway": ("健身步道", "Greenway", "#78c679", "其他基础设施"),
+}
+#: Policy-area statuses beyond STATUSES: key -> (Chinese label, English label).
+POLICY_STATUS_LABELS: dict[str, tuple[str, str]] = {
+    "designated": ("已设立", "Designated"),
+    "proposed": ("拟议", "Proposed"),
+    **{key: (zh, en) for key, (zh, en, _, _) in STATUSES.items()},
+}
+#: Fill opacity of policy areas on maps (they overlap; outlines carry the kind).
+POLICY_ALPHA = 0.25

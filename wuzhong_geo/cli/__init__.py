@@ -11,6 +11,7 @@ from wuzhong_geo.cli import network as _network  # noqa: F401  (osm fetch/import
 from wuzhong_geo.cli import raster as _raster  # noqa: F401  (rasterize, zonal)
 from wuzhong_geo.cli import serve as _serve  # noqa: F401  (the local web app)
 from wuzhong_geo.cli import webmap as _webmap  # noqa: F401  (registers the command)
+from wuzhong_geo.cli import where as _where  # noqa: F401  (registers the command)
 from wuzhong_geo.cli.app import app
 
 
