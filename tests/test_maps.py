@@ -41,7 +41,7 @@ def _texts(fig) -> list[str]:
 
 @pytest.fixture(scope="module")
 def standard_figures():
-    """The seven standard maps, built once with every warning turned into an error."""
+    """The standard maps, built once with every warning turned into an error."""
     figs = {}
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # a missing glyph ("Glyph ... missing from font") fails here
@@ -57,7 +57,7 @@ def standard_figures():
 
 
 def test_standard_map_numbers():
-    assert [s.slug[:2] for s in STANDARD_MAPS] == ["01", "02", "03", "04", "05", "06", "07", "08", "09"]
+    assert [s.slug[:2] for s in STANDARD_MAPS] == ["01", "02", "03", "04", "05", "06", "07", "08", "09", "10"]
 
 
 def test_indicator_maps_classes(standard_figures):

@@ -113,7 +113,9 @@ def _policies(frames: dict, point: shapely.Point, radius_m: float) -> list[dict[
     pol = pol[pol["drawn"]]
     dist = pol.geometry.distance(point)
     order = {kind: i for i, kind in enumerate(style.POLICY_KINDS)}  # the style's grouping order
-    near = pol[dist <= radius_m].assign(distance_m=dist[dist <= radius_m], order=pol["kind"].map(order))
+    near = pol[dist <= radius_m].copy()  # (assign on an empty frame would adopt the Series' index)
+    near["distance_m"] = dist[dist <= radius_m]
+    near["order"] = near["kind"].map(order)
     out = []
     for _, row in near.sort_values(["distance_m", "order", "id"]).iterrows():
         zh, en, _, group = style.POLICY_KINDS[row["kind"]]

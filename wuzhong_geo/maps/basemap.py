@@ -23,7 +23,7 @@ SIP_NAME = "苏州工业园区"
 
 #: Layers that change with official boundaries; functional-zone layers also change with the zone
 #: rules and are projected afresh each time (they are small).
-_BY_BOUNDARIES = {"district", "land", "towns", "subregions", "management_zones"}
+_BY_BOUNDARIES = {"district", "land", "towns", "subregions", "management_zones", "policy_areas"}
 _BY_RULES = {"town_zone_parts", "functional_zones"}
 
 

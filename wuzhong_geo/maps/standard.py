@@ -436,6 +436,84 @@ def area_choropleth_map(*, size: str = "A4", date: dt.date | None = None, dem=No
     )
 
 
+# ----------------------------------------------------------------------------------------------
+# 10 生态与文化保护格局图 (policy areas)
+# ----------------------------------------------------------------------------------------------
+
+#: Policy kinds on the protection map, drawn bottom to top.
+_PROTECTION_KINDS = ("protection_zone", "shore_band", "eco_zone", "eco_zone_proposed", "canal_corridor",
+                     "canal_node", "heritage_village", "heritage_town", "heritage_site")
+
+
+def protection_map(*, size: str = "A4", date: dt.date | None = None, dem=None) -> Figure:
+    """生态与文化保护格局图: 生态岛/涵养区, Taihu shore bands, 大运河文化带 and 名镇名村, each as the plan or law draws it."""
+    areas = basemap.layer("policy_areas")
+    areas = areas[areas["drawn"] & areas["kind"].isin(_PROTECTION_KINDS)]
+
+    def draw(page: Page) -> list:
+        ax = page.map_ax
+        _town_outlines(ax, colour="#9e9e9e", lw=0.4)
+        kinds = style.POLICY_KINDS
+        zone = areas[areas["kind"] == "protection_zone"]
+        basemap.plot(zone.boundary, ax=ax, color=kinds["protection_zone"][2], lw=1.2, ls="--", zorder=24)
+        band = areas[areas["kind"] == "shore_band"]
+        basemap.plot(band, ax=ax, facecolor="none", edgecolor=kinds["shore_band"][2], hatch="////", lw=0.0, zorder=3)
+        basemap.plot(band.boundary, ax=ax, color=kinds["shore_band"][2], lw=0.6, zorder=23)
+        eco = areas[areas["kind"] == "eco_zone"]
+        basemap.plot(eco[eco["id"] != "EC01"], ax=ax, color=kinds["eco_zone"][2], alpha=0.3, edgecolor="none", zorder=4)
+        basemap.plot(eco[eco["id"] == "EC01"].boundary, ax=ax, color=kinds["eco_zone"][2], lw=1.6, zorder=25)
+        proposed = areas[areas["kind"] == "eco_zone_proposed"]
+        basemap.plot(proposed, ax=ax, facecolor="none", edgecolor=kinds["eco_zone_proposed"][2], hatch="\\\\",
+                     lw=0.0, zorder=4)
+        basemap.plot(proposed.boundary, ax=ax, color=theme.darker(kinds["eco_zone_proposed"][2]), lw=1.0, ls=":",
+                     zorder=25)
+        for kind in ("canal_corridor", "canal_node", "heritage_village", "heritage_town", "heritage_site"):
+            sel = areas[areas["kind"] == kind]
+            filled = kind != "heritage_site"
+            basemap.plot(sel, ax=ax, color=kinds[kind][2] if filled else "none", alpha=0.45 if filled else 1.0,
+                         edgecolor=kinds[kind][2], lw=0.8 if filled else 1.4, zorder=26)
+        items = []
+        for _, row in areas[areas["kind"].isin(["eco_zone", "eco_zone_proposed", "heritage_town"])].iterrows():
+            centre = shapely.maximum_inscribed_circle(_largest(row.geometry)).coords[0]
+            items.append(LabelItem(centre[0], centre[1], _short(row["name"]), size=theme.SMALL_LABEL_SIZE + 0.5,
+                                   colour=theme.darker(style.POLICY_KINDS[row["kind"]][2]), priority=8,
+                                   point=row["kind"] == "heritage_town", marker_pt=3.0, mandatory=True))
+        for _, row in areas[areas["kind"].isin(["heritage_village", "canal_node"])].iterrows():
+            c = row.geometry.centroid
+            items.append(LabelItem(c.x, c.y, _short(row["name"]), size=theme.SMALL_LABEL_SIZE,
+                                   colour=theme.darker(style.POLICY_KINDS[row["kind"]][2]), priority=5,
+                                   marker_pt=2.0, mandatory=False))
+        return items + _town_area_labels(size=theme.SMALL_LABEL_SIZE, colour="#8a8a8a", priority=1,
+                                         mandatory=False)
+
+    k = style.POLICY_KINDS
+    sections = [
+        ("生态保护 Ecology", [
+            legend.fill(k["eco_zone"][2], "苏州生态涵养发展实验区（东山、金庭及周边水域）", alpha=0.3, edge="none"),
+            legend.outline(k["eco_zone"][2], "太湖生态岛（金庭）", lw=1.6),
+            legend.fill("none", "拟扩大涵养区（光福、临湖等地）", edge=k["eco_zone_proposed"][2], hatch="\\\\"),
+        ]),
+        ("太湖保护 Taihu", [
+            legend.fill("none", "太湖沿岸 3 公里（规划第一章）", edge=k["shore_band"][2], hatch="////"),
+            legend.outline(k["protection_zone"][2], "太湖流域一级保护区：湖体及沿湖岸 5 公里（条例）", lw=1.2, ls="--"),
+        ]),
+        ("历史文化 Heritage", [
+            legend.fill(k["canal_corridor"][2], "大运河文化带（运河两侧各 2 公里，示意）", alpha=0.45, edge=k["canal_corridor"][2]),
+            legend.fill(k["canal_node"][2], "大运河文化带节点", alpha=0.45, edge=k["canal_node"][2]),
+            legend.fill(k["heritage_town"][2], "历史文化名镇（古镇点位周边 1 公里）", alpha=0.45, edge=k["heritage_town"][2]),
+            legend.fill(k["heritage_village"][2], "历史文化名村/传统村落（点位周边 500 米）", alpha=0.45,
+                        edge=k["heritage_village"][2]),
+            legend.outline(k["heritage_site"][2], "甪直古镇申报世界文化遗产", lw=1.4),
+        ]),
+        ("底图 Base", [legend.line("#9e9e9e", "镇（街道）界（示意）Towns", lw=0.4)] + legend.base_sections()),
+    ]
+    return compose(title="吴中区生态与文化保护格局图",
+                   subtitle=f"{PLAN} 第五、六章 · Ecological and cultural protection areas",
+                   draw=draw, sections=sections, date=map_date(date), size=size, dem=dem,
+                   notes_extra="范围按 policy_areas.csv 的 geometry_basis 规则生成：镇界、岸线缓冲、运河走廊或点位加半径；"
+                               "运河走廊宽度与古镇、村落半径为本项目设定，村落点位多为估计（误差 1.5–3 公里）。")
+
+
 STANDARD_MAPS: tuple[MapSpec, ...] = (
     MapSpec("01_location", "区位图", "Location", location_map),
     MapSpec("02_functional_zones", "功能分区图", "Functional zones", functional_zones_map),
@@ -447,6 +525,7 @@ STANDARD_MAPS: tuple[MapSpec, ...] = (
     MapSpec("08_metro_stations", "镇（街道）轨道交通站点专题图", "Metro stations per town", metro_stations_map),
     MapSpec("09_eco_belt_share", "镇（街道）生态文旅带占比专题图", "Share in the eco-culture-tourism belt",
             eco_belt_share_map),
+    MapSpec("10_protection", "生态与文化保护格局图", "Ecological and cultural protection", protection_map),
 )
 
 
