@@ -99,3 +99,11 @@ def test_cli_text_json_and_errors():
         result = runner.invoke(app, args)
         assert result.exit_code == 2, (args, result.output)
         assert "错误 / error" in result.output and "Traceback" not in result.output
+
+
+def test_town_uncertainty_is_reported():
+    inland = where(120.60, 31.185)["uncertainty"]
+    assert inland["town_confidence"] in {"high", "medium", "low"} and inland["town_boundary_distance_m"] > 0
+    island = where(120.30, 31.13)
+    assert island["uncertainty"]["town_confidence"] == "high"  # 金庭 has no schematic town line
+    assert "镇归属可信度" in format_where(island)

@@ -17,7 +17,7 @@ import geopandas as gpd
 import numpy as np
 import shapely
 
-from wuzhong_geo import coords, layers, names, plan, style
+from wuzhong_geo import coords, layers, names, plan, style, uncertainty
 from wuzhong_geo.errors import InputError
 from wuzhong_geo.settings import ANALYSIS_CRS, STORAGE_CRS
 
@@ -177,6 +177,8 @@ def where(lon: float, lat: float, *, crs: str = "EPSG:4326", radius_m: float = D
     within, nearest = _infrastructure(frames, point, radius_m)
     town = _town(frames, point)
     zone = _zone(frames, point)
+    certainty = uncertainty.assess_points([point.x], [point.y], [town and town["code"]], [zone and zone["zone"]],
+                                          outside=[location == "outside_district"]).iloc[0]
     citations = [c for c in [zone and zone["citation"]] + [p["citation"] for p in policies if p["inside"]]
                  + [i["citation"] for i in within] if c]
     unique = list({(c["plan_ref"], c["plan_quote"]): c for c in citations}.values())
@@ -190,6 +192,8 @@ def where(lon: float, lat: float, *, crs: str = "EPSG:4326", radius_m: float = D
         "nearby_policy_areas": [p for p in policies if not p["inside"]],
         "infrastructure": within,
         "nearest": nearest,
+        "uncertainty": {k: None if _clean(certainty[k]) in ("", None) else _clean(certainty[k])
+                        for k in uncertainty.COLUMNS},
         "citations": unique,
         "boundaries": "official" if layers.active_boundaries() else "schematic",
         "notes": [style.SCHEMATIC_NOTE_ZH] if not layers.active_boundaries() else [],
@@ -226,6 +230,9 @@ def where_name(name: str, *, radius_m: float = DEFAULT_RADIUS_M) -> dict[str, An
     return answer
 
 
+_CONFIDENCE = {"high": "高", "medium": "中", "low": "低", "official": "官方边界"}
+
+
 def _km(metres: float) -> str:
     return f"{metres / 1000:.1f} 公里" if metres >= 1000 else f"{metres:.0f} 米"
 
@@ -247,12 +254,21 @@ def format_where(answer: dict[str, Any]) -> str:
         lines.append(f"镇（街道）：{town['name']}（{town['code']}，{'示意边界' if town['boundary_source'] == 'schematic' else '官方边界'}）")
         lines.append(f"管理主体：{town['management_zone']['name']}（依据：{town['management_zone']['basis']}）")
         lines.append(f"片区：{town['subregion']['name']}（本项目解读：规划未列各片区的镇名）")
+    sure = answer["uncertainty"]
+    if sure["town_confidence"]:
+        near = f"，距最近示意镇界 {_km(sure['town_boundary_distance_m'])}" if sure["town_boundary_distance_m"] else ""
+        other = f"，另一侧为 {sure['town_alternative']}" if sure["town_alternative"] else ""
+        lines.append(f"镇归属可信度：{_CONFIDENCE[sure['town_confidence']]}{near}{other}")
     zone = answer["functional_zone"]
     if zone:
         member = "全域" if zone["membership"] == "whole" else "部分地区"
         lines.append(f"功能区：{zone['zone']}（该镇{member}）{_quote(zone['citation'])}")
         if zone["split_assumption"]:
             lines.append(f"  镇内分界为本项目假设：{zone['split_assumption']}")
+        if sure["zone_confidence"]:
+            other = f"，另一侧为 {sure['zone_alternative']}" if sure["zone_alternative"] else ""
+            lines.append(f"  功能区归属可信度：{_CONFIDENCE[sure['zone_confidence']]}，"
+                         f"距镇内分界 {_km(sure['zone_line_distance_m'])}{other}")
     lines.append("所在政策区：" + ("无" if not answer["policy_areas"] else ""))
     for p in answer["policy_areas"]:
         lines.append(f"  · {p['name']}〔{p['kind_label']}，{p['status_label']}〕{_quote(p['citation'])}")
