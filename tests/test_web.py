@@ -248,3 +248,18 @@ def test_site_check_results_use_the_project_name_column():
     html = offline_html(webmap(sites=results))
     assert in_page(tooltip_html("甪直产业园", "通过"), html)
     assert in_page("<tr><th>所在镇（街道）</th><td>甪直镇</td></tr>", html)
+
+
+def test_policy_layers_carry_the_plan_quotes(default_html):
+    import json
+
+    from wuzhong_geo.web.policy import POLICY_PREFIX
+
+    policy = layers.policy_areas()
+    drawn = policy[policy["drawn"]]
+    groups = {style.POLICY_KINDS[k][3] for k in drawn["kind"]}
+    assert default_html.count(json.dumps(POLICY_PREFIX)[1:-1]) >= len(groups)
+    for quote in drawn["plan_quote"].dropna().unique():
+        if quote:
+            assert json.dumps(esc(f"「{quote}」"))[1:-1] in default_html, quote
+    assert json.dumps(esc("本条例所称太湖生态岛"))[1:-1] in default_html

@@ -11,7 +11,7 @@ import pytest
 from shapely.geometry import Point
 
 from conftest import CHROMIUM
-from wuzhong_geo import layers
+from wuzhong_geo import layers, style
 from wuzhong_geo.web import save_offline, webmap
 
 XSS = '<img src=x onerror="window.__xss=1">'
@@ -101,9 +101,11 @@ def test_no_network_request_and_no_script_error(page):
 
 def test_layer_control_lists_every_layer(page):
     kinds = layers.infrastructure()["kind"].nunique()
+    policy = layers.policy_areas()
+    groups = {style.POLICY_KINDS[k][3] for k in policy.loc[policy["drawn"], "kind"]}
     # district, Taihu, towns, functional zones, sub-regions, management zones, one per
-    # infrastructure kind, places, site-check results, the extra layer.
-    assert page.count(".leaflet-control-layers-overlays input") == 6 + kinds + 1 + 1 + 1
+    # infrastructure kind, one per policy group, places, site-check results, the extra layer.
+    assert page.count(".leaflet-control-layers-overlays input") == 6 + kinds + len(groups) + 1 + 1 + 1
     assert page.count(".leaflet-control-layers-base input") == 0  # no tiles by default
     labels = page.page.locator(".leaflet-control-layers-overlays label").all_inner_texts()
     assert any("镇（街道）" in t for t in labels) and any("功能区" in t for t in labels)
@@ -180,3 +182,20 @@ def test_amap_banner_is_visible(browser, tmp_path):
         assert all("autonavi.com" in url for url in loaded.blocked)  # tiles only, as asked
     finally:
         loaded.close()
+
+
+def test_policy_layer_popup_quotes_the_plan(page):
+    group = page.page.locator(".leaflet-control-layers-overlays label", has_text="政策区 · 生态保护")
+    assert page.count("path.wz-policy-0") == 0
+    group.locator("input").click()
+    assert page.count("path.wz-policy-0") >= 2
+    # the last area of the group (the proposed extension, 光福/临湖) is not covered by the others
+    page.hover_feature("path.wz-policy-0", page.count("path.wz-policy-0") - 1)
+    page.page.mouse.down()
+    page.page.mouse.up()
+    popup = page.page.locator(".leaflet-popup-content")
+    popup.wait_for(state="visible")
+    body = popup.inner_text()
+    assert "规划原文" in body and "「" in body and "第五章第一节" in body
+    group.locator("input").click()
+    assert page.count("path.wz-policy-0") == 0

@@ -34,6 +34,7 @@ from wuzhong_geo.web.controls import (
     metric_scale,
     title_box,
 )
+from wuzhong_geo.web.policy import policy_layers, policy_legend
 from wuzhong_geo.web.features import (
     control_name,
     esc,
@@ -516,6 +517,10 @@ def webmap(
     infra = _infra_layers(prep(layers.infrastructure()))
     for _, _, layer in infra:
         add(layer)
+    policy = prep(layers.policy_areas())
+    policies = policy_layers(policy)
+    for name, layer in policies:
+        add(layer, show=False)
     places = layers.places()
     add(_places_layer(prep(places)))
     if site_frame is not None:
@@ -533,8 +538,9 @@ def webmap(
     if tiles == "amap":
         m.add_child(_amap_banner(shift))
     notes = f"{note_zh} 交通线位与地点坐标为示意，精度见弹窗。"
-    m.add_child(legend(_legend_html([n for _, n, _ in infra], places, site_frame, tiles == "none"),
-                       notes, visible_layers=visible))
+    legend_html = _legend_html([n for _, n, _ in infra], places, site_frame, tiles == "none")
+    legend_html += policy_legend(policy, [n for n, _ in policies])
+    m.add_child(legend(legend_html, notes, visible_layers=visible))
     short = "示意边界 Schematic boundaries" if layers.active_boundaries() is None else (
         f"边界 Boundaries: {layers.active_boundaries().name}")
     m.add_child(attribution(esc(f"{short} | wuzhong_geo")
