@@ -129,7 +129,10 @@ def build_policy_areas(towns: gpd.GeoDataFrame, land: gpd.GeoDataFrame, taihu: g
     frame = gpd.GeoDataFrame(table.copy(), geometry=gpd.GeoSeries(geoms, crs=ANALYSIS_CRS))
     frame["area_km2"] = (frame.geometry.area / 1e6).round(3)
     frame["drawn"] = frame.geometry.notna() & ~frame.geometry.is_empty
-    return frame.to_crs(STORAGE_CRS)
+    out = frame.to_crs(STORAGE_CRS)
+    # reprojection can make a valid polygon self-intersect by a hair: repair, as geom.to_storage does
+    out.loc[out["drawn"], "geometry"] = out.loc[out["drawn"], "geometry"].apply(polygonal)
+    return out
 
 
 #: Kinds whose corridor or circle stops at the shore (a canal corridor has no part in the lake).

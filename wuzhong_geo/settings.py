@@ -13,6 +13,9 @@ ANALYSIS_CRS = "EPSG:4549"
 #: The same projection with the zone number (40) prefixed to the easting.
 ANALYSIS_CRS_ZONE_PREFIXED = "EPSG:4528"
 
+#: Default radius (metres) of ``where``: nearby infrastructure and policy areas are listed within it.
+WHERE_RADIUS_M = 3000.0
+
 #: Wuzhong's NBS county code.
 DISTRICT_CODE = "320506"
 DISTRICT_NAME = "吴中区"

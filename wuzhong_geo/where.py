@@ -19,10 +19,10 @@ import shapely
 
 from wuzhong_geo import coords, layers, names, plan, style, uncertainty
 from wuzhong_geo.errors import InputError
-from wuzhong_geo.settings import ANALYSIS_CRS, STORAGE_CRS
+from wuzhong_geo.settings import ANALYSIS_CRS, STORAGE_CRS, WHERE_RADIUS_M
 
 #: Default search radius (metres) for nearby infrastructure and policy areas.
-DEFAULT_RADIUS_M = 3000.0
+DEFAULT_RADIUS_M = WHERE_RADIUS_M
 #: Kinds whose nearest feature is always reported, whatever the radius.
 NEAREST_KINDS = ("expressway", "interchange", "metro_station", "high_speed_rail", "intercity_rail")
 _POLICY_FIELDS = ("id", "name", "kind", "status", "protection_level", "plan_ref", "plan_quote",

@@ -9,7 +9,7 @@ import typer
 
 from wuzhong_geo.cli.app import BoundariesOption, ZoneRulesOption, app, apply_options, fail
 from wuzhong_geo.errors import InputError
-from wuzhong_geo.where import DEFAULT_RADIUS_M, format_where, where, where_name
+from wuzhong_geo.settings import WHERE_RADIUS_M
 
 
 def _number(text: str) -> float | None:
@@ -28,7 +28,7 @@ def where_command(
         "--crs", help="坐标系：wgs84（默认）| cgcs2000 | gcj02（高德）| bd09（百度）| EPSG:n。 CRS of LON LAT.")] = "wgs84",
     radius_m: Annotated[float, typer.Option(
         "--radius-m", help="列出此距离（米）内的基础设施与政策区。 Radius (m) for nearby infrastructure and policy areas.")
-    ] = DEFAULT_RADIUS_M,
+    ] = WHERE_RADIUS_M,
     as_json: Annotated[bool, typer.Option("--json", help="输出 JSON。 Print JSON for machines.")] = False,
     boundaries: BoundariesOption = None,
     zone_rules: ZoneRulesOption = None,
@@ -36,6 +36,8 @@ def where_command(
     """规划对此处怎么说：镇、功能区、片区、管理主体、政策区、附近规划设施，逐条附规划出处与原文。
     What the plan says about a point: town, zones, policy areas, nearby infrastructure, each with the plan's words."""
     apply_options(boundaries, zone_rules)
+    from wuzhong_geo.where import format_where, where, where_name  # geopandas only when a command runs
+
     numbers = [_number(p) for p in place]
     try:
         if len(place) == 2 and None not in numbers:
