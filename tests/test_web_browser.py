@@ -193,7 +193,7 @@ def test_policy_layer_popup_quotes_the_plan(page):
     page.hover_feature("path.wz-policy-0", page.count("path.wz-policy-0") - 1)
     page.page.mouse.down()
     page.page.mouse.up()
-    popup = page.page.locator(".leaflet-popup-content")
+    popup = page.page.locator(".leaflet-popup-content", has_text="规划原文")  # earlier tests' popups may linger
     popup.wait_for(state="visible")
     body = popup.inner_text()
     assert "规划原文" in body and "「" in body and "第五章第一节" in body
