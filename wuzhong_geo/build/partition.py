@@ -118,3 +118,40 @@ def fit_weights(
         for owner, step in steps.items():
             weights[owner] = round((weights[owner] + step) / WEIGHT_GRID_M2) * WEIGHT_GRID_M2
     return weights, worst
+
+
+def absorb_fragments(cells: Mapping[str, BaseGeometry], xy: np.ndarray, owners: Sequence[str]) -> dict[str, BaseGeometry]:
+    """Give each detached fragment of an owner that holds none of its sites to the neighbour it shares most border with.
+
+    Power cells are convex, but the land they are cut from is not: a cell reaching across an
+    inlet leaves a fragment on the far shore, an enclave no town has. Fragments holding one of the
+    owner's sites stay (a site asked for that place).
+    """
+    from shapely import points
+
+    out = {o: g for o, g in cells.items()}
+    pts = points(xy)
+    for owner in sorted(out):
+        parts = _polygons(out[owner])
+        if len(parts) < 2:
+            continue
+        own = [p for o, p in zip(owners, pts) if o == owner]
+        largest = max(parts, key=lambda g: g.area)
+        keep = [g for g in parts if g is largest or any(g.covers(p) for p in own)]
+        for frag in (g for g in parts if not any(g is k for k in keep)):
+            grown = frag.buffer(0.5)
+            border = {o: sum(grown.intersection(p.exterior).length for p in _polygons(g))
+                      for o, g in out.items() if o != owner}
+            best = max(sorted(border), key=lambda o: border[o]) if border else None
+            if best is None or border[best] <= 0:
+                keep.append(frag)
+                continue
+            out[best] = make_valid(unary_union([out[best], frag]))
+        out[owner] = make_valid(unary_union(keep))
+    return out
+
+
+def _polygons(geom: BaseGeometry) -> list[Polygon]:
+    from shapely import get_parts
+
+    return [g for g in get_parts(geom) if isinstance(g, Polygon) and not g.is_empty]

@@ -16,7 +16,7 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 
-from wuzhong_geo import layers, style
+from wuzhong_geo import layers, style, uncertainty
 from wuzhong_geo.fonts import use_cjk_font
 from wuzhong_geo.maps import theme
 
@@ -256,7 +256,7 @@ def boundary_note() -> tuple[str, str]:
     """Return the (Chinese, English) note on the town boundaries in use."""
     official = layers.active_boundaries()
     if official is None:
-        return style.SCHEMATIC_NOTE_ZH, style.SCHEMATIC_NOTE_EN
+        return uncertainty.schematic_note()
     zh = f"镇（街道）边界采用用户提供的官方文件：{official.name}；功能区内部分界为本项目假设。"
     en = (f"Town boundaries from the official file {official.name}; splits inside towns are this "
           "project's assumption.")

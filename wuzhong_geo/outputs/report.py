@@ -18,13 +18,12 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from wuzhong_geo import layers
+from wuzhong_geo import layers, uncertainty
 from wuzhong_geo.style import SEVERITY_LABELS
 from wuzhong_geo.settings import ANALYSIS_CRS, STORAGE_CRS
 from wuzhong_geo.style import (
     DISTRICT_EDGE,
     INFRASTRUCTURE_KINDS,
-    SCHEMATIC_NOTE_ZH,
     SITE_STATUS_COLOURS,
     SITE_STATUS_LABELS,
     TOWN_EDGE,
@@ -435,7 +434,7 @@ def render_report(summary: dict, data: ReportData) -> str:
     )
     if summary["boundaries"] == "schematic":
         parts.append(
-            f"<div class='banner'>{_e(SCHEMATIC_NOTE_ZH)} 核查结果仅供参考，规则命中为“需再看一眼”的提示，"
+            f"<div class='banner'>{_e(uncertainty.schematic_note()[0])} 核查结果仅供参考，规则命中为“需再看一眼”的提示，"
             "不是审批结论。</div>"
         )
     else:

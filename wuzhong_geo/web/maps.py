@@ -17,7 +17,7 @@ import shapely
 from folium.map import CustomPane
 from folium.plugins import Fullscreen, MeasureControl
 
-from wuzhong_geo import layers, plan
+from wuzhong_geo import layers, plan, uncertainty
 from wuzhong_geo import style as st
 from wuzhong_geo.errors import InputError
 from wuzhong_geo.settings import ANALYSIS_CRS, DISTRICT_NAME, STORAGE_CRS
@@ -156,7 +156,7 @@ def boundary_note() -> tuple[str, str]:
     """Return the (Chinese, English) note on which town boundaries the map shows."""
     active = layers.active_boundaries()
     if active is None:
-        return st.SCHEMATIC_NOTE_ZH, st.SCHEMATIC_NOTE_EN
+        return uncertainty.schematic_note()
     zh, en = st.BOUNDARY_SOURCE_LABELS["official"]
     return f"镇（街道）边界：{zh}（{active.name}）。", f"Town boundaries: {en} ({active.name})."
 
@@ -689,7 +689,7 @@ def choropleth_map(
     method = "分级：自定义" if bins is not None else f"分级：{_SCHEME_ZH.get(scheme, scheme)}"
     rows_html = legend_section(label, rows, [])
     schematic = "boundary_source" in frame.columns and (frame["boundary_source"] == "schematic").any()
-    note = f"{method}。" + (st.SCHEMATIC_NOTE_ZH if schematic else "")
+    note = f"{method}。" + (uncertainty.schematic_note()[0] if schematic else "")
     folium.LayerControl(position="topright", collapsed=True).add_to(m)
     if title:
         m.add_child(title_box(title))
