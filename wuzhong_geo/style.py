@@ -79,6 +79,13 @@ SIP_HATCH = ".."
 HIGHLIGHT = "#c0392b"
 #: Schematic split line inside a town between two functional zones (an assumption).
 SPLIT_LINE = "#404040"
+#: Display names of the uncertainty levels of a town / zone answer (wuzhong_geo.uncertainty).
+CONFIDENCE_LABELS = {
+    "high": ("高", "High"),
+    "medium": ("中", "Medium"),
+    "low": ("低", "Low"),
+    "official": ("官方边界", "Official boundary"),
+}
 #: The soft band along schematic town lines, as wide as their measured error.
 UNCERTAINTY_BAND = "#7a5195"
 #: Default qualitative colour map for categorical thematic maps.

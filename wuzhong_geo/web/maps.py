@@ -362,6 +362,21 @@ def _text(value: Any) -> str:
     return "" if value is None or (isinstance(value, float) and np.isnan(value)) else str(value)
 
 
+def _confidence_text(r: Any, confidence: str, distance: str, alternative: str) -> str:
+    """E.g. "低（距示意镇界 80 米；也可能属 城南街道）" from the uncertainty columns of a result row."""
+    level = _text(r.get(confidence))
+    if not level:
+        return ""
+    parts = []
+    dist = r.get(distance)
+    if dist is not None and not (isinstance(dist, float) and np.isnan(dist)):
+        parts.append(f"距示意线 {fmt_number(dist, 0)} 米")
+    if _text(r.get(alternative)):
+        parts.append(f"也可能属 {_text(r.get(alternative))}")
+    label = st.CONFIDENCE_LABELS.get(level, (level,))[0]
+    return f"{label}（{'；'.join(parts)}）" if parts else label
+
+
 def _sites_layer(frame: gpd.GeoDataFrame) -> folium.GeoJson:
     name_col = _site_name_column(frame)
     town_col = "name" if "name" in frame.columns and name_col != "name" else None
@@ -377,8 +392,10 @@ def _sites_layer(frame: gpd.GeoDataFrame) -> folium.GeoJson:
         return popup_html(title(r), "", [
             ("行号", r.row_id), ("核查结果", f"{_status_label(r.status)}（{r.status}）"),
             ("说明", r.message), ("所在镇（街道）", _text(r.get(town_col)) if town_col else ""),
-            ("功能区", _text(r.get("functional_zone"))), ("标记", _text(r.get("flags"))),
-            ("标记说明", _text(r.get("flag_notes"))),
+            ("镇界可信度", _confidence_text(r, "town_confidence", "town_boundary_distance_m", "town_alternative")),
+            ("功能区", _text(r.get("functional_zone"))),
+            ("分区线可信度", _confidence_text(r, "zone_confidence", "zone_line_distance_m", "zone_alternative")),
+            ("标记", _text(r.get("flags"))), ("标记说明", _text(r.get("flag_notes"))),
         ])
 
     return geojson_layer(
