@@ -291,7 +291,7 @@ def build(plan_dir: Path | None = None, inputs: BuildInputs | None = None) -> Ba
         lowered += [{**d, "evidence": [site_ids[idx[i]] for i in d.pop("evidence_sites")]} for d in changed]
         fit_errors.append(worst)
         cells = partition.partition(domain, xy[idx], domain_owners, weights)
-        for owner, geom in partition.absorb_fragments(cells, xy[idx], domain_owners).items():
+        for owner, geom in partition.absorb_fragments(cells, xy[idx], domain_owners, weights).items():
             town_parts[owner].append(geom)
             if len(_parts(geom)) > 1:  # a town in two places of one land piece: not a real enclave
                 enclaves.append({"town": owner, "parts": len(_parts(geom)),

@@ -291,8 +291,8 @@ def _stolen(xy: np.ndarray, owners: list[str], roles: list[str], weights: dict[s
     return out
 
 
-#: Halvings of the interval when a target is lowered to what the evidence allows (target / 2^7).
-TARGET_STEPS = 7
+#: Halvings of the interval when a target is lowered to what the evidence allows (target / 2^5).
+TARGET_STEPS = 5
 
 
 def fit_honouring_evidence(fit, area_of, piece: BaseGeometry, xy: np.ndarray, owners: list[str],

@@ -120,34 +120,55 @@ def fit_weights(
     return weights, worst
 
 
-def absorb_fragments(cells: Mapping[str, BaseGeometry], xy: np.ndarray, owners: Sequence[str]) -> dict[str, BaseGeometry]:
-    """Give each detached fragment of an owner that holds none of its sites to the neighbour it shares most border with.
+#: A fragment joins a neighbour only along a shared border at least this long (m): touching at a
+#: point (or along float noise) is not being next to each other.
+FRAGMENT_BORDER_M = 5.0
+#: Seams narrower than this (m) between a fragment and the town it joins are closed.
+SEAM_M = 0.001
+
+
+def absorb_fragments(cells: Mapping[str, BaseGeometry], xy: np.ndarray, owners: Sequence[str],
+                     weights: Mapping[str, float] | None = None) -> dict[str, BaseGeometry]:
+    """Give each detached fragment of an owner that holds none of its sites to a neighbour.
 
     Power cells are convex, but the land they are cut from is not: a cell reaching across an
     inlet leaves a fragment on the far shore, an enclave no town has. Fragments holding one of the
-    owner's sites stay (a site asked for that place).
+    owner's sites stay (a site asked for that place). A fragment goes to the neighbour it shares a
+    border of at least ``FRAGMENT_BORDER_M`` with whose power distance at the fragment's centroid is
+    smallest (continuous measures, so a rebuild on another machine makes the same choice); one
+    pass over the cells as the power diagram drew them.
     """
     from shapely import points
 
-    out = {o: g for o, g in cells.items()}
+    weights = weights or {}
     pts = points(xy)
-    for owner in sorted(out):
-        parts = _polygons(out[owner])
-        if len(parts) < 2:
-            continue
+    moves: list[tuple[str, str, Polygon]] = []
+    kept: dict[str, list[Polygon]] = {}
+    for owner in sorted(cells):
+        parts = _polygons(cells[owner])
         own = [p for o, p in zip(owners, pts) if o == owner]
-        largest = max(parts, key=lambda g: g.area)
-        keep = [g for g in parts if g is largest or any(g.covers(p) for p in own)]
-        for frag in (g for g in parts if not any(g is k for k in keep)):
-            grown = frag.buffer(0.5)
-            border = {o: sum(grown.intersection(p.exterior).length for p in _polygons(g))
-                      for o, g in out.items() if o != owner}
-            best = max(sorted(border), key=lambda o: border[o]) if border else None
-            if best is None or border[best] <= 0:
-                keep.append(frag)
+        largest = max(parts, key=lambda g: g.area) if parts else None
+        kept[owner] = []
+        for frag in parts:
+            if frag is largest or any(frag.covers(p) for p in own):
+                kept[owner].append(frag)
                 continue
-            out[best] = make_valid(unary_union([out[best], frag]))
-        out[owner] = make_valid(unary_union(keep))
+            edge = frag.exterior.buffer(0.01)
+            near = [o for o in sorted(cells) if o != owner
+                    and sum(edge.intersection(q.exterior).length for q in _polygons(cells[o])) > FRAGMENT_BORDER_M]
+            if not near:
+                kept[owner].append(frag)
+                continue
+            c = np.array(frag.centroid.coords[0])
+            power = {o: min(float(((xy[i] - c) ** 2).sum()) - weights.get(o, 0.0)
+                            for i in range(len(owners)) if owners[i] == o) for o in near}
+            moves.append((owner, min(near, key=lambda o: (power[o], o)), frag))
+    out = {o: make_valid(unary_union(kept[o])) if kept[o] else cells[o] for o in cells}
+    for _owner, best, frag in moves:
+        # the two cells' shared bisector was computed twice (once per side): close the hairline
+        # seam so the fragment really joins its new town
+        joined = make_valid(unary_union([out[best], frag]))
+        out[best] = make_valid(joined.buffer(SEAM_M, join_style="mitre").buffer(-SEAM_M, join_style="mitre"))
     return out
 
 
