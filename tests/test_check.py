@@ -12,6 +12,7 @@ import pyogrio
 import pytest
 from typer.testing import CliRunner
 
+from wuzhong_geo import gpkg
 from wuzhong_geo.locate import M2_PER_MU
 from wuzhong_geo.pipeline import check_sites, run_check
 from wuzhong_geo.cli import app
@@ -135,9 +136,13 @@ def test_cli_writes_every_output(tmp_path):
     assert book.sheetnames[0] == "核查结果" and "字段说明" in book.sheetnames
     rows = list(book["核查结果"].iter_rows(values_only=True))
     assert len(rows) == 43 and rows[1][2] == "甪直医疗器械产业园二期标准厂房"
-    assert set(pyogrio.list_layers(out / "results.gpkg")[:, 0]) == {"results"}
-    gpkg = pyogrio.read_dataframe(out / "results.gpkg", layer="results")
-    assert len(gpkg) == 42 and gpkg.geometry.isna().sum() == 3
+    # typed tables: the located points, and the rows without coordinates in a table of their own
+    listed = dict(pyogrio.list_layers(out / "results.gpkg"))
+    assert listed == {"results_points": "Point", "results_no_geometry": None, "layer_styles": None}
+    assert len(pyogrio.read_dataframe(out / "results.gpkg", layer="results_no_geometry")) == 3
+    frame = gpkg.read(out / "results.gpkg", "results")
+    assert len(frame) == 42 and frame.geometry.isna().sum() == 3
+    assert list(frame["row_id"]) == sorted(frame["row_id"])
     summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
     assert summary["rows"] == 42 and sum(summary["counts"]["status"].values()) == 42
     assert summary["counts"]["status"]["invalid_coordinates"] == 3

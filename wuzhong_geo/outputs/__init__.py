@@ -100,6 +100,10 @@ class ResultWriter:
 
     def close(self, summary: dict) -> None:
         """Finish every file and render the report from ``summary`` (summary.json is the caller's)."""
+        if self._gpkg is not None:
+            t = time.perf_counter()
+            self._gpkg.close()
+            self.timing["gpkg"] += time.perf_counter() - t
         if self._xlsx is not None:
             t = time.perf_counter()
             self._xlsx.close()
