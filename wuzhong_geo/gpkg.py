@@ -138,7 +138,7 @@ def read(path: str | Path, layer: str) -> gpd.GeoDataFrame:
     parts = []
     crs = None
     for table in tables(path, layer):
-        part = gpd.read_file(path, layer=table, engine="pyogrio")
+        part = pyogrio.read_dataframe(path, layer=table, use_arrow=True)
         if not isinstance(part, gpd.GeoDataFrame):
             part = gpd.GeoDataFrame(part, geometry=gpd.GeoSeries([None] * len(part), index=part.index))
         crs = crs or part.crs

@@ -183,10 +183,10 @@ def json_value(value: Any) -> Any:
 
 
 def read_results(out_dir: Path):
-    """Read the results layer ``check`` wrote to ``out_dir`` (a GeoDataFrame, input order)."""
-    import pyogrio
+    """Read the results ``check`` wrote to ``out_dir`` (its typed tables as one GeoDataFrame, input order)."""
+    from wuzhong_geo import gpkg
 
-    return pyogrio.read_dataframe(out_dir / "results.gpkg", layer="results", use_arrow=True)
+    return gpkg.read(out_dir / "results.gpkg", "results")
 
 
 def plan_layers() -> dict[str, Any]:

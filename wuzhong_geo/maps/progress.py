@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import TypeVar
 
 T = TypeVar("T")
 
 
 def progress_bar(items: Iterable[T], *, desc: str, enabled: bool | None = None,
-                 total: int | None = None, unit: str = "map") -> Iterator[T]:
-    """Iterate ``items`` with a tqdm bar on stderr when it is a terminal (or ``enabled`` is True)."""
+                 total: int | None = None, unit: str = "map",
+                 label: Callable[[T], str] | None = None) -> Iterator[T]:
+    """Iterate ``items`` with a tqdm bar on stderr when it is a terminal (or ``enabled`` is True).
+
+    ``label`` names the item being worked on (shown after the bar), so a slow map is recognisable.
+    """
     if enabled is None:
         enabled = bool(getattr(sys.stderr, "isatty", lambda: False)())
     if not enabled:
@@ -19,4 +23,8 @@ def progress_bar(items: Iterable[T], *, desc: str, enabled: bool | None = None,
         return
     from tqdm import tqdm
 
-    yield from tqdm(items, desc=desc, total=total, unit=unit, leave=True, file=sys.stderr)
+    with tqdm(items, desc=desc, total=total, unit=unit, leave=True, file=sys.stderr) as bar:
+        for item in bar:
+            if label is not None:
+                bar.set_postfix_str(label(item))
+            yield item
