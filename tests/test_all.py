@@ -14,6 +14,9 @@ import pytest
 
 from wuzhong_geo.maps.standard import STANDARD_MAPS
 from wuzhong_geo.plan import towns_table
+from wuzhong_geo.settings import base_gpkg
+
+pytestmark = pytest.mark.slow
 
 SITES = Path(__file__).parent / "data" / "sites"
 #: Low resolution: these tests check what is written and shown, not how the maps look.
@@ -101,7 +104,10 @@ def _ogrinfo(path: Path) -> str:
 
 @pytest.mark.skipif(shutil.which("ogrinfo") is None, reason="needs apt-get install gdal-bin (CI installs it)")
 def test_every_geopackage_opens_cleanly_in_debian_gdal(piped, tmp_path):
-    """ogrinfo (GDAL 3.6 on Debian 12) prints no warning and no Unknown geometry type for any output."""
+    """ogrinfo (GDAL 3.6 on Debian 12) prints no warning and no Unknown geometry type for any output.
+
+    Styles: every spatial table has a default QGIS style, except in the base geometry (not a map layer).
+    """
     cwd, _, _ = piped
     mixed = tmp_path / "mixed"  # a check of points, lines and polygons, the hardest case for typing
     proc = subprocess.run(_cli("check", str(SITES / "sites.geojson"), "--out", str(mixed), "--no-progress"),
@@ -109,12 +115,15 @@ def test_every_geopackage_opens_cleanly_in_debian_gdal(piped, tmp_path):
     assert proc.returncode == 0, proc.stdout + proc.stderr
     files = sorted(cwd.rglob("*.gpkg")) + sorted(mixed.rglob("*.gpkg"))
     assert {p.name for p in files} == {"wuzhong_layers.gpkg", "results.gpkg"} and len(files) == 3
+    files.append(base_gpkg())  # the bundled base geometry, written by the same module
     for path in files:
         text = _ogrinfo(path)
         assert "Warning" not in text and "ERROR" not in text, f"{path}:\n{text}"
         assert "Unknown" not in text, f"{path} has a table of geometry type Unknown:\n{text}"
         with sqlite3.connect(path) as con:
             assert con.execute("PRAGMA user_version").fetchone()[0] == 10200  # GeoPackage 1.2
+            if path == base_gpkg():
+                continue
             styled = {r[0] for r in con.execute("SELECT f_table_name FROM layer_styles")}
             spatial = {r[0] for r in con.execute("SELECT table_name FROM gpkg_geometry_columns")}
         assert spatial <= styled, f"{path}: tables without a QGIS style: {spatial - styled}"
