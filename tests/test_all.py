@@ -89,7 +89,7 @@ def test_outputs_go_where_the_readme_says(piped):
     cwd, _, _ = piped
     readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
     for path in ["out/layers/wuzhong_layers.gpkg", "out/check/results.gpkg", "out/indicators",
-                 "maps/wuzhong.html", "maps/atlas.pdf"]:
+                 "out/town_indicators", "maps/wuzhong.html", "maps/atlas.pdf"]:
         assert (cwd / path).exists(), path
         assert path in readme, f"README does not say where {path} goes"
     assert not list(cwd.glob("maps/*.gpkg"))
@@ -114,7 +114,8 @@ def test_every_geopackage_opens_cleanly_in_debian_gdal(piped, tmp_path):
                           env=_env(), capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     files = sorted(cwd.rglob("*.gpkg")) + sorted(mixed.rglob("*.gpkg"))
-    assert {p.name for p in files} == {"wuzhong_layers.gpkg", "results.gpkg"} and len(files) == 3
+    assert {p.name for p in files} == {"wuzhong_layers.gpkg", "results.gpkg", "indicators_by_town.gpkg"}
+    assert len(files) == 4
     files.append(base_gpkg())  # the bundled base geometry, written by the same module
     for path in files:
         text = _ogrinfo(path)
