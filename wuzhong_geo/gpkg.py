@@ -24,6 +24,8 @@ import pandas as pd
 import pyogrio
 import shapely
 
+from wuzhong_geo.settings import STORAGE_CRS
+
 #: The GeoPackage version written; GDAL 3.6 (Debian 12) reads 1.2 without a warning, 1.4 with one.
 GPKG_VERSION = "1.2"
 #: Table-name suffix of each geometry family, and the GeoPackage geometry type of its table.
@@ -145,7 +147,8 @@ def read(path: str | Path, layer: str) -> gpd.GeoDataFrame:
         parts.append(part)
     if not parts:
         raise KeyError(f"{Path(path).name} has no table {layer!r}")
-    frame = gpd.GeoDataFrame(pd.concat(parts, ignore_index=True), geometry="geometry", crs=crs)
+    # only rows without geometry: no table carries a CRS, and the toolkit stores EPSG:4326
+    frame = gpd.GeoDataFrame(pd.concat(parts, ignore_index=True), geometry="geometry", crs=crs or STORAGE_CRS)
     if "row_id" in frame.columns:
         frame = frame.sort_values("row_id", kind="stable").reset_index(drop=True)
     return frame
