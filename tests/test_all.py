@@ -20,7 +20,7 @@ pytestmark = pytest.mark.slow
 
 SITES = Path(__file__).parent / "data" / "sites"
 #: Low resolution: these tests check what is written and shown, not how the maps look.
-ALL = ["all", "--out", "out", "--maps", "maps", "--dpi", "30"]
+ALL = ["all", "--out", "out", "--maps", "maps", "--dpi", "50"]
 
 
 def _cli(*args: str) -> list[str]:
