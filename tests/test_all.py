@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import fcntl
 import os
 import pty
 import shutil
 import sqlite3
+import struct
 import subprocess
 import sys
+import termios
 from pathlib import Path
 
 import pytest
@@ -50,6 +53,7 @@ def on_terminal(tmp_path_factory):
     """Run ``all`` with stderr on a pseudo-terminal, as a user at a shell sees it."""
     cwd = tmp_path_factory.mktemp("all_tty")
     master, slave = pty.openpty()
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 120, 0, 0))  # a 120-column terminal
     with open(cwd / "stdout.txt", "w") as stdout:
         proc = subprocess.Popen(_cli(*ALL), cwd=cwd, env=_env(), stdout=stdout, stderr=slave,
                                 stdin=subprocess.DEVNULL)
