@@ -77,10 +77,13 @@ class Live:
 
 @pytest.fixture()
 def live():
-    server = Live(Limits(max_upload_bytes=64 * 1024, max_session_bytes=256 * 1024,
-                         max_inflated_bytes=1 << 20))
+    from wuzhong_geo import limits
+
+    limits.set_limit(f"max_inflated_bytes={1 << 20}")  # archives: the CLI's limit, as --limit sets it
+    server = Live(Limits(max_upload_bytes=64 * 1024, max_session_bytes=256 * 1024))
     yield server
     server.close()
+    limits.reset()
 
 
 # ------------------------------------------------------------------ binding

@@ -165,7 +165,7 @@ class App:
         """Which boundaries answers use, the limits, the session's checks."""
         return _json({"boundaries": session.boundaries_info(),
                       "limits": {"max_upload_bytes": self.limits.max_upload_bytes,
-                                 "max_inflated_bytes": self.limits.max_inflated_bytes},
+                                 "max_session_bytes": self.limits.max_session_bytes},
                       "outputs": list(pipeline.output_files()),
                       "jobs": [j.as_dict() for j in session.jobs.values()]})
 
