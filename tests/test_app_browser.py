@@ -234,6 +234,7 @@ def test_ask_a_place_by_coordinates_and_by_click(app_page):
     page.wait_for_selector("#panel:not([hidden])")
     body = page.inner_text("#panel-body")
     assert "郭巷" in body and "先进制造轴" in body
+    assert page.locator("#panel blockquote", has_text="串联甪直、郭巷全域").count() == 1  # the plan's words
     assert "示意" in page.inner_text("#panel-bounds")
     page.click("#panel-close")
     box = page.locator("#map").bounding_box()
