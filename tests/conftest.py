@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import os
+import tempfile
 from pathlib import Path
 
 import pytest
+
+# Lookups cached across processes go to a folder of the test runs, not the user's ~/.cache.
+os.environ.setdefault("WUZHONG_GEO_CACHE", str(Path(tempfile.gettempdir()) / "wuzhong_geo_test_cache"))
 
 TESTS = Path(__file__).resolve().parent
 DATA = TESTS / "data"

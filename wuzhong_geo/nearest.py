@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import hashlib
 from functools import lru_cache
 
 import numpy as np
 import shapely
+
+from wuzhong_geo import diskcache
 
 
 def _segment_distance(px, py, ax, ay, bx, by) -> np.ndarray:
@@ -120,7 +123,8 @@ class SegmentIndex:
 
 @lru_cache(maxsize=64)
 def _segment_index(wkb: tuple[bytes, ...]) -> SegmentIndex:
-    return SegmentIndex(shapely.from_wkb(list(wkb)))
+    key = (hashlib.sha256(b"".join(wkb)).hexdigest(), diskcache.stamp(__file__))
+    return diskcache.cached("nearest", key, lambda: SegmentIndex(shapely.from_wkb(list(wkb))))
 
 
 def segment_index(geoms) -> SegmentIndex:
