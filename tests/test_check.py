@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import geopandas as gpd
 import numpy as np
 import openpyxl
 import pandas as pd
@@ -19,7 +20,7 @@ from wuzhong_geo.cli import app
 
 SITES = Path(__file__).resolve().parent / "data" / "sites"
 SAMPLE = Path(__file__).resolve().parents[1] / "data" / "samples" / "projects.csv"
-OUTPUTS = {"results.csv", "results.xlsx", "results.gpkg", "summary.json", "report.html"}
+OUTPUTS = {"results.csv", "results.parquet", "results.xlsx", "results.gpkg", "summary.json", "report.html"}
 
 
 @pytest.fixture(scope="module")
@@ -143,6 +144,9 @@ def test_cli_writes_every_output(tmp_path):
     frame = gpkg.read(out / "results.gpkg", "results")
     assert len(frame) == 42 and frame.geometry.isna().sum() == 3
     assert list(frame["row_id"]) == sorted(frame["row_id"])
+    parquet = gpd.read_parquet(out / "results.parquet")
+    assert parquet.crs.to_epsg() == 4326 and list(parquet.columns) == list(table.columns) + ["geometry"]
+    assert parquet["status"].tolist() == table["status"].tolist() and parquet.geometry.isna().sum() == 3
     summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
     assert summary["rows"] == 42 and sum(summary["counts"]["status"].values()) == 42
     assert summary["counts"]["status"]["invalid_coordinates"] == 3
@@ -201,3 +205,22 @@ def test_failed_run_leaves_the_old_outputs(tmp_path, monkeypatch):
         pipeline.run(SITES / "wgs84_reference.csv", out, progress=False)
     assert (out / "results.csv").read_text(encoding="utf-8") == "old"
     assert [p.name for p in tmp_path.iterdir()] == ["check"]
+
+
+def test_formats_large_default_and_xlsx_limit(tmp_path, monkeypatch):
+    from wuzhong_geo import outputs, pipeline
+    from wuzhong_geo.errors import InputError
+
+    summary = pipeline.run(SAMPLE, tmp_path / "a", formats="csv,parquet", progress=False)
+    assert {p.name for p in (tmp_path / "a").iterdir()} == {"results.csv", "results.parquet", "summary.json"}
+    assert summary["outputs"] == ["results.csv", "results.parquet", "summary.json"]
+    with pytest.raises(InputError, match="--formats"):
+        pipeline.run(SAMPLE, tmp_path / "b", formats="csv,pdf")
+    monkeypatch.setattr(outputs, "LARGE_INPUT_ROWS", 10)  # 42 rows count as a large input now
+    pipeline.run(SAMPLE, tmp_path / "c", progress=False)
+    assert {p.name for p in (tmp_path / "c").iterdir()} == {
+        "results.csv", "results.parquet", "summary.json", "report.html"}
+    monkeypatch.setattr(outputs, "XLSX_MAX_ROWS", 41)  # one row past Excel's limit
+    result = CliRunner().invoke(app, ["check", str(SAMPLE), "--out", str(tmp_path / "d"), "--formats", "xlsx"])
+    assert result.exit_code == 2 and "1,048,576" in result.output and "--formats csv,parquet" in result.output
+    assert not (tmp_path / "d").exists()
