@@ -74,18 +74,27 @@ def make_csv(path: Path, n: int, seed: int = 1) -> None:
     frame.to_csv(path, index=False, encoding="utf-8")
 
 
+TIME = "/usr/bin/time"
+
+
 def run(args: list[str], env: dict) -> dict:
-    """Run a command in a new process; wall seconds, CPU seconds and peak RSS (MiB)."""
-    t = time.perf_counter()
-    proc = subprocess.Popen(args, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=ROOT)
-    _, status, usage = os.wait4(proc.pid, 0)
-    wall = time.perf_counter() - t
-    out, err = proc.stdout.read().decode(errors="replace"), proc.stderr.read().decode(errors="replace")
-    proc.returncode = os.waitstatus_to_exitcode(status)
-    result = {"wall_s": wall, "cpu_s": usage.ru_utime + usage.ru_stime, "rss_mib": usage.ru_maxrss / 1024,
-              "ok": proc.returncode == 0}
+    """Run a command in a new process; wall seconds, CPU seconds and peak RSS (MiB).
+
+    The peak RSS comes from GNU time, which starts the command from its own small process: a child
+    forked straight from this (large) Python process would inherit its high-water mark.
+    """
+    with tempfile.NamedTemporaryFile("r", suffix=".time") as stats:
+        wrapped = [TIME, "-o", stats.name, "-f", "%e %U %S %M", *args] if os.path.exists(TIME) else args
+        t = time.perf_counter()
+        proc = subprocess.run(wrapped, env=env, capture_output=True, text=True, cwd=ROOT)
+        wall = time.perf_counter() - t
+        fields = stats.read().split()[-4:] if os.path.exists(TIME) else []
+    result = {"wall_s": wall, "cpu_s": float("nan"), "rss_mib": float("nan"), "ok": proc.returncode == 0}
+    if len(fields) == 4:
+        result.update(wall_s=float(fields[0]), cpu_s=float(fields[1]) + float(fields[2]),
+                      rss_mib=float(fields[3]) / 1024)
     if proc.returncode != 0:
-        result["error"] = (err or out).strip().splitlines()[-1:] or ["failed"]
+        result["error"] = (proc.stderr or proc.stdout).strip().splitlines()[-1:] or ["failed"]
     return result
 
 
