@@ -166,7 +166,7 @@ def test_check_the_sample_list_end_to_end(app_page, tmp_path):
     # Every output of `check` can be downloaded; the XLSX reads back with every row.
     links = page.locator("#downloads a")
     assert sorted(links.evaluate_all("ls => ls.map(a => a.dataset.file)")) == sorted(
-        ["results.csv", "results.xlsx", "results.gpkg", "summary.json", "report.html"])
+        ["results.csv", "results.parquet", "results.xlsx", "results.gpkg", "summary.json", "report.html"])
     with page.expect_download() as info:
         page.locator("#downloads a[data-file='results.xlsx']").click()
     path = tmp_path / "results.xlsx"
