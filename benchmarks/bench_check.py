@@ -1,142 +1,159 @@
-"""Benchmark ``wuzhong-geo check``: points per second, against a plain geopandas.sjoin pipeline.
+"""Benchmark ``wuzhong-geo check`` against the plain geopandas and DuckDB-spatial town joins.
 
-    python benchmarks/bench_check.py            # 100,000 points
-    python benchmarks/bench_check.py --n 20000 --out /tmp/bench
+    python benchmarks/bench_check.py                     # 100,000 and 1,000,000 points
+    python benchmarks/bench_check.py --sizes 20000 --keep /tmp/bench
 
-Both pipelines answer the same question for the same CSV (town, functional zone, management
-zone, sub-region, in Taihu or outside, nearest planned infrastructure of each kind with distance,
-distance to the Taihu shore) and are timed in the same run. The baseline reads the CSV with
-pandas and uses ``geopandas.sjoin`` / ``sjoin_nearest``; it does no encoding or coordinate
-clean-up, no rules and writes nothing, so the comparison favours it. The full run adds reading
-with detection, rules, and writing every output (CSV, XLSX, GPKG, JSON, HTML report).
+Each pipeline runs in a new process (cold: imports, layers and the CSV read included), on the
+same ``name,lon,lat`` CSV of random points over the district's bounding box, in one run:
+
+* ``geopandas``  read_csv → points_from_xy → sjoin(towns) → to_csv: the town only.
+* ``duckdb``     DuckDB + its spatial extension from the ``duckdb-extension-spatial`` wheel
+                 (loaded from the wheel's file, offline): read_csv → ST_Point → join
+                 ST_Intersects(towns) → COPY TO csv: the town only.
+* ``check``      ``wuzhong-geo check pts.csv --out DIR`` (its default outputs for that size):
+                 town, zones, sub-region, management zone, nearest infrastructure of each kind,
+                 Taihu shore, rules, status and message for every row.
+
+Printed per run: wall time, CPU time (user+sys) and peak RSS of the process, and the ratio of
+each baseline's wall time to ``check``'s. The disk cache of lookups is warmed first (like any run
+after the first); ``--no-warm`` measures a first run ever.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+import os
 import shutil
+import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
 
-import geopandas as gpd
-import numpy as np
-import pandas as pd
+ROOT = Path(__file__).resolve().parents[1]
+
+PLAIN = """
+import sys, geopandas as gpd, pandas as pd
+csv, towns_path, out = sys.argv[1:4]
+table = pd.read_csv(csv)
+pts = gpd.GeoDataFrame(table, geometry=gpd.points_from_xy(table["lon"], table["lat"]), crs="EPSG:4326")
+towns = gpd.read_file(towns_path, layer="towns_schematic")[["code", "name", "geometry"]]
+joined = gpd.sjoin(pts, towns.rename(columns={"name": "town"}), how="left", predicate="intersects")
+joined.to_csv(out, index=False)
+"""
+
+DUCKDB = """
+import glob, os, sys, duckdb, duckdb_extension_spatial
+csv, towns_path, out = sys.argv[1:4]
+ext = glob.glob(os.path.join(os.path.dirname(duckdb_extension_spatial.__file__), "extensions", "*",
+                             "spatial.duckdb_extension"))[0]
+con = duckdb.connect()
+con.execute(f"LOAD '{ext}'")  # from the PyPI wheel: no download
+con.execute(f"CREATE TABLE towns AS SELECT code, name AS town, geom FROM ST_Read('{towns_path}', layer='towns_schematic')")
+con.execute(f\"\"\"COPY (SELECT p.*, t.code, t.town FROM
+    (SELECT *, ST_Point(lon, lat) AS pt FROM read_csv_auto('{csv}')) p
+    LEFT JOIN towns t ON ST_Intersects(t.geom, p.pt)) TO '{out}' (HEADER, DELIMITER ',')\"\"\")
+"""
+
+CHECK = "from wuzhong_geo.cli import main; main()"
 
 
 def make_csv(path: Path, n: int, seed: int = 1) -> None:
-    """Write n synthetic project points: most around town seats, some anywhere, a few broken."""
+    """n random points over the district's bounding box as ``name,lon,lat``."""
+    import numpy as np
+    import pandas as pd
+
     from wuzhong_geo import layers
 
+    west, south, east, north = layers.district().total_bounds
     rng = np.random.default_rng(seed)
-    towns = layers.towns()
-    pick = rng.integers(0, len(towns), n)
-    lon = towns["seat_lon"].to_numpy()[pick] + rng.normal(0, 0.03, n)
-    lat = towns["seat_lat"].to_numpy()[pick] + rng.normal(0, 0.025, n)
-    anywhere = rng.random(n) < 0.15
-    lon[anywhere] = rng.uniform(119.9, 120.95, anywhere.sum())
-    lat[anywhere] = rng.uniform(30.9, 31.45, anywhere.sum())
-    frame = pd.DataFrame(
-        {
-            "项目名称": [f"项目{i:06d}" for i in range(n)],
-            "项目类型": rng.choice(["工业", "文旅", "居住", "商业", "道路", "生态"], n),
-            "所在镇": towns["name"].to_numpy()[pick],
-            "经度": np.round(lon, 6).astype(str),
-            "纬度": np.round(lat, 6).astype(str),
-        }
-    )
-    broken = rng.choice(n, max(n // 1000, 1), replace=False)
-    frame.loc[broken, "经度"] = ""
+    frame = pd.DataFrame({"name": [f"项目{i:07d}" for i in range(n)],
+                          "lon": rng.uniform(west, east, n).round(6),
+                          "lat": rng.uniform(south, north, n).round(6)})
     frame.to_csv(path, index=False, encoding="utf-8")
 
 
-def baseline(path: Path) -> pd.DataFrame:
-    """The same answers with pandas + geopandas.sjoin, the way one would write it by hand."""
-    from wuzhong_geo import layers
-    from wuzhong_geo.settings import ANALYSIS_CRS
+TIME = "/usr/bin/time"
 
-    table = pd.read_csv(path, encoding="utf-8")
-    pts = gpd.GeoDataFrame(
-        table, geometry=gpd.points_from_xy(table["经度"], table["纬度"]), crs="EPSG:4326"
-    )
-    parts = layers.town_zone_parts()[["code", "name", "zone", "geometry"]].rename(
-        columns={"name": "town"}
-    )
-    joined = gpd.sjoin(pts, parts, how="left", predicate="intersects")
-    joined = joined[~joined.index.duplicated(keep="first")]
-    towns = layers.towns().set_index("code")
-    joined["management_zone"] = joined["code"].map(towns["management_zone"])
-    joined["subregion"] = joined["code"].map(towns["subregion"])
-    taihu = layers.taihu()[["geometry"]].assign(in_taihu=True)
-    water = gpd.sjoin(pts, taihu, how="left", predicate="intersects")
-    joined["in_taihu"] = (
-        water[~water.index.duplicated(keep="first")]["in_taihu"].fillna(False).to_numpy()
-    )
-    projected = joined.to_crs(ANALYSIS_CRS)
-    infra = layers.infrastructure()
-    infra = infra[infra["in_plan"].astype(str).str.lower() == "true"].to_crs(ANALYSIS_CRS)
-    for kind, features in infra.groupby("kind"):
-        near = gpd.sjoin_nearest(
-            projected[["geometry"]],
-            features[["name", "geometry"]],
-            how="left",
-            distance_col=f"dist_{kind}_m",
-        )
-        near = near[~near.index.duplicated(keep="first")]
-        joined[f"nearest_{kind}"] = near["name"].to_numpy()
-        joined[f"dist_{kind}_m"] = near[f"dist_{kind}_m"].to_numpy()
-    shore = layers.taihu_full().to_crs(ANALYSIS_CRS).boundary.iloc[0]
-    joined["taihu_shore_m"] = projected.distance(shore).to_numpy()
-    return joined
+
+def run(args: list[str], env: dict) -> dict:
+    """Run a command in a new process; wall seconds, CPU seconds and peak RSS (MiB).
+
+    The peak RSS comes from GNU time, which starts the command from its own small process: a child
+    forked straight from this (large) Python process would inherit its high-water mark.
+    """
+    with tempfile.NamedTemporaryFile("r", suffix=".time") as stats:
+        wrapped = [TIME, "-o", stats.name, "-f", "%e %U %S %M", *args] if os.path.exists(TIME) else args
+        t = time.perf_counter()
+        proc = subprocess.run(wrapped, env=env, capture_output=True, text=True, cwd=ROOT)
+        wall = time.perf_counter() - t
+        fields = stats.read().split()[-4:] if os.path.exists(TIME) else []
+    result = {"wall_s": wall, "cpu_s": float("nan"), "rss_mib": float("nan"), "ok": proc.returncode == 0}
+    if len(fields) == 4:
+        result.update(wall_s=float(fields[0]), cpu_s=float(fields[1]) + float(fields[2]),
+                      rss_mib=float(fields[3]) / 1024)
+    if proc.returncode != 0:
+        result["error"] = (proc.stderr or proc.stdout).strip().splitlines()[-1:] or ["failed"]
+    return result
+
+
+def duckdb_available() -> str | None:
+    """None when DuckDB and its spatial extension load here; else why not."""
+    try:
+        import duckdb  # noqa: F401
+        import duckdb_extension_spatial  # noqa: F401
+    except ImportError as exc:
+        return f"not installed ({exc.name}); pip install duckdb duckdb-extension-spatial"
+    return None
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--n", type=int, default=100_000, help="points (default 100,000)")
-    parser.add_argument("--out", type=Path, default=None, help="keep the CSV and outputs here")
+    parser.add_argument("--sizes", default="100000,1000000", help="comma-separated point counts")
+    parser.add_argument("--keep", type=Path, default=None, help="keep CSVs and outputs here")
+    parser.add_argument("--no-warm", action="store_true", help="do not warm the lookup cache first")
     args = parser.parse_args()
+    from wuzhong_geo.settings import base_gpkg
 
-    from wuzhong_geo import pipeline
-    from wuzhong_geo.classify import classify_points
-    from wuzhong_geo.pipeline import check_sites
-
-    work = args.out or Path(tempfile.mkdtemp(prefix="bench_check_"))
+    work = args.keep or Path(tempfile.mkdtemp(prefix="bench_check_"))
     work.mkdir(parents=True, exist_ok=True)
-    csv_path = work / "points.csv"
-    make_csv(csv_path, args.n)
-    classify_points(
-        [120.6], [31.26]
-    )  # build the lookup grid once, outside the timings (cached per process)
-    check_sites(
-        csv_path, chunk_size=args.n
-    )  # warm caches (layers, segment indexes) like a second run would
-
-    t = time.perf_counter()
-    summary = pipeline.run(csv_path, work / "check", progress=False)
-    full = time.perf_counter() - t
-    t = time.perf_counter()
-    sites = check_sites(csv_path)
-    analysis = time.perf_counter() - t
-    t = time.perf_counter()
-    base = baseline(csv_path)
-    base_s = time.perf_counter() - t
-
-    ok = sites["status"] == "ok"
-    mine = sites.loc[ok, "code"].astype(str).to_numpy()
-    agree = (mine == base.loc[ok.to_numpy(), "code"].astype(str).to_numpy()).mean()
-    n = args.n
-    print(f"points: {n:,}  (statuses: {summary['counts']['status']})")
-    print(f"full run, CSV -> csv/xlsx/gpkg/json/html : {full:7.2f} s  {n / full:10,.0f} points/s")
-    print(f"   stages: {summary['timing_s']}")
-    print(
-        f"check_sites (analysis only)               : {analysis:7.2f} s  {n / analysis:10,.0f} points/s"
-    )
-    print(
-        f"plain geopandas.sjoin pipeline (analysis) : {base_s:7.2f} s  {n / base_s:10,.0f} points/s"
-    )
-    print(f"ratio check_sites / sjoin                 : {base_s / analysis:7.2f} x")
-    print(f"town agreement with sjoin on ok points    : {agree:.4%}")
-    if args.out is None:
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
+    towns = str(base_gpkg())
+    no_duck = duckdb_available()
+    print(f"machine: {os.cpu_count()} cores; load average {os.getloadavg()[0]:.1f}")
+    if no_duck:
+        print(f"duckdb spatial: {no_duck}")
+    if not args.no_warm:
+        warm = work / "warm.csv"
+        make_csv(warm, 100)
+        run([sys.executable, "-c", CHECK, "check", str(warm), "--out", str(work / "warm"), "--no-progress"], env)
+    rows = []
+    for n in (int(s) for s in args.sizes.split(",")):
+        csv = work / f"pts_{n}.csv"
+        make_csv(csv, n)
+        results = {
+            "geopandas": run([sys.executable, "-c", PLAIN, str(csv), towns, str(work / f"plain_{n}.csv")], env),
+            "duckdb": ({"ok": False, "error": [no_duck]} if no_duck else
+                       run([sys.executable, "-c", DUCKDB, str(csv), towns, str(work / f"duck_{n}.csv")], env)),
+            "check": run([sys.executable, "-c", CHECK, "check", str(csv), "--out", str(work / f"check_{n}"),
+                          "--no-progress"], env),
+        }
+        summary = json.loads((work / f"check_{n}" / "summary.json").read_text(encoding="utf-8")) \
+            if results["check"]["ok"] else {}
+        print(f"\n{n:,} points  (check outputs: {', '.join(summary.get('outputs', []))})")
+        print(f"  {'pipeline':<10} {'wall s':>8} {'cpu s':>8} {'peak MiB':>9} {'wall vs check':>14}")
+        for name, r in results.items():
+            if not r["ok"]:
+                print(f"  {name:<10} not run: {' '.join(r['error'])}")
+                continue
+            ratio = r["wall_s"] / results["check"]["wall_s"] if results["check"]["ok"] else float("nan")
+            print(f"  {name:<10} {r['wall_s']:8.2f} {r['cpu_s']:8.2f} {r['rss_mib']:9.0f} {ratio:13.2f}x")
+        if summary:
+            print(f"  check stages (s): {summary.get('timing_s')}")
+        rows.append({"n": n, **{k: v for k, v in results.items()}})
+    (work / "results.json").write_text(json.dumps(rows, indent=2))
+    if args.keep is None:
         shutil.rmtree(work, ignore_errors=True)
 
 

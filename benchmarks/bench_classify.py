@@ -11,7 +11,7 @@ fixed seed.  Every measurement runs in a fresh child process, one after the othe
                      town-zone parts plus Taihu: the baseline, measured in the same run.
 * ``memory``         :func:`wuzhong_geo.classify.classify_points` on the lon/lat arrays (the lookup
                      is built before the clock starts; its one-off cost is printed under the table).
-* ``dask``           :func:`wuzhong_geo.check_dask.check_dask` (points mode) on a local cluster of
+* ``dask``           :func:`wuzhong_geo.check_dask.check_dask` (the whole check) on a local cluster of
                      two worker processes: partitioned GeoParquet in, each row read like the
                      in-memory check, classified, partitioned GeoParquet + summary.json out.
 * ``dask-classify``  the same cluster, ``classify_points`` per partition of the GeoParquet, counts

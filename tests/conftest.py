@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import os
+import tempfile
 from pathlib import Path
 
 import pytest
+
+# Lookups cached across processes go to a folder of the test runs, not the user's ~/.cache.
+os.environ.setdefault("WUZHONG_GEO_CACHE", str(Path(tempfile.gettempdir()) / "wuzhong_geo_test_cache"))
 
 TESTS = Path(__file__).resolve().parent
 DATA = TESTS / "data"
@@ -12,6 +17,28 @@ DATA = TESTS / "data"
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--no-first-run", "--disable-sync"]
+#: Skip reasons for a missing Debian package say "apt-get install <package>"; CI must not skip them.
+SYSTEM_PACKAGE_SKIP = "apt-get install"
+
+pytest_plugins = ["pytester"]
+
+
+def _in_ci() -> bool:
+    return os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no")
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    """With CI=true, a test skipped because a system package is missing fails instead."""
+    outcome = yield
+    report = outcome.get_result()
+    if not (report.skipped and _in_ci()):
+        return
+    longrepr = report.longrepr
+    reason = longrepr[2] if isinstance(longrepr, tuple) and len(longrepr) == 3 else str(longrepr)
+    if SYSTEM_PACKAGE_SKIP in reason:
+        report.outcome = "failed"
+        report.longrepr = f"CI=true, but a system package is missing ({reason}): install it in .ci/run"
 
 
 @pytest.fixture(autouse=True)

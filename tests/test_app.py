@@ -77,10 +77,13 @@ class Live:
 
 @pytest.fixture()
 def live():
-    server = Live(Limits(max_upload_bytes=64 * 1024, max_session_bytes=256 * 1024,
-                         max_inflated_bytes=1 << 20))
+    from wuzhong_geo import limits
+
+    limits.set_limit(f"max_inflated_bytes={1 << 20}")  # archives: the CLI's limit, as --limit sets it
+    server = Live(Limits(max_upload_bytes=64 * 1024, max_session_bytes=256 * 1024))
     yield server
     server.close()
+    limits.reset()
 
 
 # ------------------------------------------------------------------ binding
@@ -187,11 +190,18 @@ def test_check_round_trip_matches_the_cli(live, tmp_path):
         big.close()
 
 
-def test_ask_a_place_answers_with_town_and_zone():
+def test_ask_a_place_is_the_answer_of_wuzhong_geo_where():
     answer = pipeline.where(120.6837, 31.25305, None, None)
-    assert "郭巷街道" in answer["headline"] and "先进制造轴" in answer["headline"]
+    shown = [answer["headline"], *answer["lines"]]
+    cli = CliRunner().invoke(cli_app, ["where", "120.6837", "31.25305"])
+    assert cli.exit_code == 0
+    assert sorted(shown) == sorted(cli.output.strip().splitlines())
+    assert any("郭巷街道" in line for line in shown) and any("先进制造轴" in line for line in shown)
+    assert {"plan_ref": "第二章第四节", "plan_quote": "串联甪直、郭巷全域"} in answer["citations"]
     amap = pipeline.where(120.6837, 31.25305, "gcj02", None)
     assert amap["point"] != answer["point"]  # GCJ-02 input is shifted back to WGS84
+    named = pipeline.where(None, None, None, None, name="甬直古镇")  # the plan's spelling works too
+    assert "甪直古镇" in named["lines"][0]
 
 
 def test_progress_is_reported_after_every_chunk(tmp_path, monkeypatch):

@@ -166,7 +166,7 @@ def test_check_the_sample_list_end_to_end(app_page, tmp_path):
     # Every output of `check` can be downloaded; the XLSX reads back with every row.
     links = page.locator("#downloads a")
     assert sorted(links.evaluate_all("ls => ls.map(a => a.dataset.file)")) == sorted(
-        ["results.csv", "results.xlsx", "results.gpkg", "summary.json", "report.html"])
+        ["results.csv", "results.parquet", "results.xlsx", "results.gpkg", "summary.json", "report.html"])
     with page.expect_download() as info:
         page.locator("#downloads a[data-file='results.xlsx']").click()
     path = tmp_path / "results.xlsx"
@@ -234,6 +234,7 @@ def test_ask_a_place_by_coordinates_and_by_click(app_page):
     page.wait_for_selector("#panel:not([hidden])")
     body = page.inner_text("#panel-body")
     assert "郭巷" in body and "先进制造轴" in body
+    assert page.locator("#panel blockquote", has_text="串联甪直、郭巷全域").count() == 1  # the plan's words
     assert "示意" in page.inner_text("#panel-bounds")
     page.click("#panel-close")
     box = page.locator("#map").bounding_box()

@@ -98,3 +98,9 @@ def test_build_removes_suzhou_industrial_park():
     areas = report["areas_km2"]
     assert 150 < areas["sip_removed"] < 300
     assert areas["district"] == pytest.approx(areas["land"] + areas["taihu_wuzhong"], abs=0.5)
+
+
+def test_gmt_leaves_no_files_in_the_working_directory(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert len(sources.gshhg_polygons()) > 0
+    assert list(tmp_path.iterdir()) == []  # no gmt.history / gmt.conf

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import geopandas as gpd
 import numpy as np
 import openpyxl
 import pandas as pd
@@ -12,13 +13,14 @@ import pyogrio
 import pytest
 from typer.testing import CliRunner
 
+from wuzhong_geo import gpkg
 from wuzhong_geo.locate import M2_PER_MU
 from wuzhong_geo.pipeline import check_sites, run_check
 from wuzhong_geo.cli import app
 
 SITES = Path(__file__).resolve().parent / "data" / "sites"
 SAMPLE = Path(__file__).resolve().parents[1] / "data" / "samples" / "projects.csv"
-OUTPUTS = {"results.csv", "results.xlsx", "results.gpkg", "summary.json", "report.html"}
+OUTPUTS = {"results.csv", "results.parquet", "results.xlsx", "results.gpkg", "summary.json", "report.html"}
 
 
 @pytest.fixture(scope="module")
@@ -135,9 +137,16 @@ def test_cli_writes_every_output(tmp_path):
     assert book.sheetnames[0] == "核查结果" and "字段说明" in book.sheetnames
     rows = list(book["核查结果"].iter_rows(values_only=True))
     assert len(rows) == 43 and rows[1][2] == "甪直医疗器械产业园二期标准厂房"
-    assert set(pyogrio.list_layers(out / "results.gpkg")[:, 0]) == {"results"}
-    gpkg = pyogrio.read_dataframe(out / "results.gpkg", layer="results")
-    assert len(gpkg) == 42 and gpkg.geometry.isna().sum() == 3
+    # typed tables: the located points, and the rows without coordinates in a table of their own
+    listed = dict(pyogrio.list_layers(out / "results.gpkg"))
+    assert listed == {"results_points": "Point", "results_no_geometry": None, "layer_styles": None}
+    assert len(pyogrio.read_dataframe(out / "results.gpkg", layer="results_no_geometry")) == 3
+    frame = gpkg.read(out / "results.gpkg", "results")
+    assert len(frame) == 42 and frame.geometry.isna().sum() == 3
+    assert list(frame["row_id"]) == sorted(frame["row_id"])
+    parquet = gpd.read_parquet(out / "results.parquet")
+    assert parquet.crs.to_epsg() == 4326 and list(parquet.columns) == list(table.columns) + ["geometry"]
+    assert parquet["status"].tolist() == table["status"].tolist() and parquet.geometry.isna().sum() == 3
     summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
     assert summary["rows"] == 42 and sum(summary["counts"]["status"].values()) == 42
     assert summary["counts"]["status"]["invalid_coordinates"] == 3
@@ -196,3 +205,22 @@ def test_failed_run_leaves_the_old_outputs(tmp_path, monkeypatch):
         pipeline.run(SITES / "wgs84_reference.csv", out, progress=False)
     assert (out / "results.csv").read_text(encoding="utf-8") == "old"
     assert [p.name for p in tmp_path.iterdir()] == ["check"]
+
+
+def test_formats_large_default_and_xlsx_limit(tmp_path, monkeypatch):
+    from wuzhong_geo import outputs, pipeline
+    from wuzhong_geo.errors import InputError
+
+    summary = pipeline.run(SAMPLE, tmp_path / "a", formats="csv,parquet", progress=False)
+    assert {p.name for p in (tmp_path / "a").iterdir()} == {"results.csv", "results.parquet", "summary.json"}
+    assert summary["outputs"] == ["results.csv", "results.parquet", "summary.json"]
+    with pytest.raises(InputError, match="--formats"):
+        pipeline.run(SAMPLE, tmp_path / "b", formats="csv,pdf")
+    monkeypatch.setattr(outputs, "LARGE_INPUT_ROWS", 10)  # 42 rows count as a large input now
+    pipeline.run(SAMPLE, tmp_path / "c", progress=False)
+    assert {p.name for p in (tmp_path / "c").iterdir()} == {
+        "results.csv", "results.parquet", "summary.json", "report.html"}
+    monkeypatch.setattr(outputs, "XLSX_MAX_ROWS", 41)  # one row past Excel's limit
+    result = CliRunner().invoke(app, ["check", str(SAMPLE), "--out", str(tmp_path / "d"), "--formats", "xlsx"])
+    assert result.exit_code == 2 and "1,048,576" in result.output and "--formats csv,parquet" in result.output
+    assert not (tmp_path / "d").exists()

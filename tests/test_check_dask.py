@@ -9,7 +9,7 @@ import pytest
 import shapely
 
 from wuzhong_geo import layers, pipeline
-from wuzhong_geo.check_dask import POINT_COLUMNS, check_dask
+from wuzhong_geo.check_dask import check_dask
 from wuzhong_geo.errors import InputError
 from wuzhong_geo.settings import ANALYSIS_CRS
 
@@ -70,7 +70,7 @@ def assert_frames_equal(got: pd.DataFrame, expected: pd.DataFrame, columns: list
                            f"{b.loc[~same, ['row_id', col]].head()}"
 
 
-def test_points_mode_on_partitioned_csv_equals_the_memory_engine(tmp_path, client):
+def test_partitioned_csv_equals_the_memory_engine_in_every_column(tmp_path, client):
     rows = sample_rows()
     src = tmp_path / "csv"
     src.mkdir()
@@ -84,22 +84,20 @@ def test_points_mode_on_partitioned_csv_equals_the_memory_engine(tmp_path, clien
     expected = pipeline.check_sites(whole)
 
     assert len(got) == len(rows) and sorted(got["row_id"]) == list(range(1, len(rows) + 1))
-    assert list(got.columns) == ["row_id", "项目名称", "经度", "纬度", "input_status", *POINT_COLUMNS, "geometry"]
-    shared = ["row_id", "项目名称", "经度", "纬度", "input_status", "status", "code", "name", "management_zone",
-              "functional_zone", "subregion", "coordinates_swapped", "wgs84_lon", "wgs84_lat", "geometry"]
-    assert_frames_equal(got, expected, shared)
-    invalid = got["status"] == "invalid_coordinates"
-    assert invalid.sum() >= 3
-    assert_frames_equal(got[invalid], expected[expected["status"] == "invalid_coordinates"], ["row_id", "message"])
+    assert list(got.columns) == list(expected.columns)
+    assert "input_status" in got and "dist_expressway_m" in got and "flags" in got
+    assert_frames_equal(got, expected, list(expected.columns))
+    assert (got["status"] == "invalid_coordinates").sum() >= 3
     assert got["coordinates_swapped"].sum() == 1
     assert summary["rows"] == len(rows)
     assert summary["counts"]["status"] == expected["status"].value_counts().to_dict()
     assert summary["counts"]["town"] == expected["name"].value_counts().to_dict()
-    assert summary["omitted"] and summary["dask"]["workers"] == 2
+    assert summary["counts"]["flags"]  # the rules ran on the workers
+    assert summary["dask"]["workers"] == 2
     assert (tmp_path / "out" / "summary.json").exists()
 
 
-def test_full_mode_on_geoparquet_equals_the_memory_engine_in_every_column(tmp_path, client):
+def test_geoparquet_equals_the_memory_engine_in_every_column(tmp_path, client):
     rows = sample_rows(1_500)
     lon = pd.to_numeric(rows["经度"], errors="coerce")
     lat = pd.to_numeric(rows["纬度"], errors="coerce")
@@ -111,7 +109,7 @@ def test_full_mode_on_geoparquet_equals_the_memory_engine_in_every_column(tmp_pa
     for i, part in enumerate(np.array_split(np.arange(len(frame)), 3)):
         frame.iloc[part].to_parquet(src / f"part.{i}.parquet")
 
-    check_dask(src, tmp_path / "out", client=client, mode="full")
+    check_dask(src, tmp_path / "out", client=client)
     got = gpd.read_parquet(tmp_path / "out" / "points")
     expected = pipeline.check_sites(frame)
     assert list(got.columns) == list(expected.columns)
@@ -130,11 +128,10 @@ def test_official_boundaries_reach_the_workers(tmp_path, client):
     src = tmp_path / "in.csv"
     pd.DataFrame({"lon": [point.x] * 3, "lat": [point.y] * 3}).to_csv(src, index=False)
     layers.use_boundaries(path)
-    for mode in ("points", "full"):  # points: polygons sent from the client; full: workers load the file
-        summary = check_dask(src, tmp_path / mode, client=client, mode=mode)
-        got = gpd.read_parquet(tmp_path / mode / "points")
-        assert set(got["code"].astype(str)) == {b}, mode
-        assert summary["boundaries"] == str(path)
+    summary = check_dask(src, tmp_path / "out", client=client)  # the workers load the file
+    got = gpd.read_parquet(tmp_path / "out" / "points")
+    assert set(got["code"].astype(str)) == {b}
+    assert summary["boundaries"] == str(path)
 
 
 def test_inputs_the_engine_refuses(tmp_path):
@@ -144,10 +141,8 @@ def test_inputs_the_engine_refuses(tmp_path):
     with pytest.raises(InputError, match="engine memory"):
         check_dask(tmp_path / "x.xlsx", tmp_path / "out")
     (tmp_path / "p.csv").write_text("lon,lat\n120.5,31.2\n")
-    with pytest.raises(InputError, match="mode"):
-        check_dask(tmp_path / "p.csv", tmp_path / "out", mode="fast")
-    with pytest.raises(InputError, match="buffer"):
-        check_dask(tmp_path / "p.csv", tmp_path / "out", buffer_m=50)
+    with pytest.raises(InputError, match="partitions"):
+        check_dask(tmp_path / "p.csv", tmp_path / "out", partitions=0)
 
 
 def test_cli_engine_dask_with_a_scheduler_address(tmp_path, client):
@@ -165,3 +160,52 @@ def test_cli_engine_dask_with_a_scheduler_address(tmp_path, client):
     assert len(gpd.read_parquet(tmp_path / "out" / "points")) == 312
     refused = CliRunner().invoke(app, ["check", str(src), "--out", str(tmp_path / "o2"), "--partitions", "2"])
     assert refused.exit_code == 2 and "--engine dask" in refused.output
+
+
+def test_cli_on_a_scheduler_and_two_workers_started_as_a_user_would(tmp_path):
+    """`dask scheduler` and two `dask worker` processes on localhost, then `check --engine dask`."""
+    import json
+    import os
+    import shutil
+    import subprocess
+    import time
+
+    from typer.testing import CliRunner
+
+    from wuzhong_geo.cli import app
+
+    address_file = tmp_path / "scheduler.json"
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [os.getcwd(), os.environ.get("PYTHONPATH")]))}
+    common = {"env": env, "cwd": tmp_path, "stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}
+    dask_cli = shutil.which("dask") or pytest.skip("the dask command is not installed")
+    procs = [subprocess.Popen([dask_cli, "scheduler", "--port", "0",
+                               "--no-dashboard", "--scheduler-file", str(address_file)], **common)]
+    try:
+        for _ in range(600):
+            if address_file.exists() and address_file.stat().st_size:
+                break
+            time.sleep(0.1)
+        address = json.loads(address_file.read_text())["address"]
+        for _ in range(2):
+            procs.append(subprocess.Popen([dask_cli, "worker", address,
+                                           "--nthreads", "1", "--no-dashboard"], **common))
+        from distributed import Client
+
+        with Client(address, timeout="60s") as c:
+            c.wait_for_workers(2, timeout=120)
+        src = tmp_path / "in.csv"
+        rows = sample_rows(600)
+        rows.to_csv(src, index=False)
+        result = CliRunner().invoke(app, ["check", str(src), "--out", str(tmp_path / "out"), "--engine", "dask",
+                                          "--scheduler", address, "--partitions", "3"])
+        assert result.exit_code == 0, result.output
+        got = gpd.read_parquet(tmp_path / "out" / "points")
+        expected = pipeline.check_sites(src)
+        assert_frames_equal(got, expected, list(expected.columns))
+        summary = json.loads((tmp_path / "out" / "summary.json").read_text(encoding="utf-8"))
+        assert summary["dask"]["workers"] == 2 and summary["dask"]["scheduler"] == address
+    finally:
+        for p in procs[::-1]:
+            p.terminate()
+        for p in procs:
+            p.wait(timeout=60)

@@ -333,3 +333,33 @@ def test_lookup_follows_zone_rules(tmp_path):
     assert classify_points([point.x], [point.y])["functional_zone"].iloc[0] == "中心城市核"
     layers.use_zone_rules(None)
     assert classify_points([point.x], [point.y])["functional_zone"].iloc[0] == "先进制造轴"
+
+
+def test_lookup_comes_from_the_disk_cache_in_a_new_process(tmp_path):
+    """A second process loads the lookup grid instead of building it; other boundaries get their own."""
+    import os
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; from wuzhong_geo import classify, layers\n"
+        "def boom(*a): raise SystemExit('built again')\n"
+        "if sys.argv[1] == 'cached': classify._build_lookup = boom\n"
+        "if len(sys.argv) > 2: layers.use_boundaries(sys.argv[2])\n"
+        "print(classify.classify_points([120.6], [31.26])['code'].iloc[0])\n"
+    )
+    env = {**os.environ, "WUZHONG_GEO_CACHE": str(tmp_path / "cache")}
+
+    def run(*args: str) -> str:
+        done = subprocess.run([sys.executable, "-c", code, *args], env=env, capture_output=True, text=True)
+        assert done.returncode == 0, done.stderr[-2000:]
+        return done.stdout.strip()
+
+    first = run("build")
+    assert len(list((tmp_path / "cache").glob("classify-*.pkl"))) == 1
+    assert run("cached") == first  # a new process: the grid comes from the cache, not a build
+    official = tmp_path / "official.gpkg"
+    layers.towns()[["code", "name", "geometry"]].to_file(official)
+    assert run("build", str(official)) == first
+    assert len(list((tmp_path / "cache").glob("classify-*.pkl"))) == 2  # --boundaries: its own entry
+    assert run("cached", str(official)) == first

@@ -17,8 +17,11 @@ def test_layers_gpkg_has_one_table_per_layer(tmp_path):
     result = runner.invoke(app, ["layers", "--out", str(tmp_path)])
     assert result.exit_code == 0, result.output
     gpkg = tmp_path / "wuzhong_layers.gpkg"
-    tables = {name for name, _ in pyogrio.list_layers(gpkg)}
-    assert set(LAYER_NAMES) <= tables
+    tables = dict(pyogrio.list_layers(gpkg))
+    typed = (set(LAYER_NAMES) - {"infrastructure"}) | {"infrastructure_lines", "infrastructure_points"}
+    assert typed <= set(tables)
+    assert tables["infrastructure_lines"] == "LineString" and tables["infrastructure_points"] == "Point"
+    assert "Unknown" not in tables.values()
     towns = gpd.read_file(gpkg, layer="towns")
     assert len(towns) == 14 and towns.crs.to_epsg() == 4326
     assert not list(tmp_path.glob(".tmp-*")), "temporary files left behind"

@@ -9,9 +9,14 @@ import pyogrio
 import pytest
 from matplotlib.colors import to_rgb
 
+from wuzhong_geo import gpkg as gpkg_io
 from wuzhong_geo import layers, style
 from wuzhong_geo.export import write_layers
 from wuzhong_geo.qgis_styles import add_layer_styles, layer_qml
+
+#: The typed tables of the layers GeoPackage: infrastructure is split by geometry type.
+TABLES = tuple(t for name in layers.LAYER_NAMES
+               for t in (("infrastructure_lines", "infrastructure_points") if name == "infrastructure" else (name,)))
 
 
 def _rgb(colour: str) -> str:
@@ -22,7 +27,7 @@ def _rgb(colour: str) -> str:
 @pytest.fixture(scope="module")
 def gpkg(tmp_path_factory):
     path = write_layers(tmp_path_factory.mktemp("layers"), "gpkg")[0]
-    add_layer_styles(path, layers.LAYER_NAMES)
+    add_layer_styles(path, TABLES)
     return path
 
 
@@ -35,7 +40,7 @@ def _rows(path):
 
 def test_every_layer_has_a_default_style(gpkg):
     rows = _rows(gpkg)
-    assert [r[0] for r in rows] == list(layers.LAYER_NAMES)
+    assert [r[0] for r in rows] == list(TABLES)
     with sqlite3.connect(gpkg) as con:
         columns = dict(con.execute("SELECT table_name, column_name FROM gpkg_geometry_columns"))
         registered = con.execute(
@@ -51,13 +56,13 @@ def test_every_layer_has_a_default_style(gpkg):
 
 def test_styles_are_idempotent_and_file_stays_valid(gpkg):
     add_layer_styles(gpkg, ["towns", "places"])
-    assert len(_rows(gpkg)) == len(layers.LAYER_NAMES)
+    assert len(_rows(gpkg)) == len(TABLES)
     listed = {name for name, _ in pyogrio.list_layers(gpkg)}
-    assert set(layers.LAYER_NAMES) <= listed and "layer_styles" in listed
+    assert set(TABLES) <= listed and "layer_styles" in listed
     towns = pyogrio.read_dataframe(gpkg, layer="towns")
     assert len(towns) == 14
     styles = pyogrio.read_dataframe(gpkg, layer="layer_styles", read_geometry=False)
-    assert set(styles["f_table_name"]) == set(layers.LAYER_NAMES)
+    assert set(styles["f_table_name"]) == set(TABLES)
 
 
 def test_palette_is_the_figures_palette():
@@ -76,19 +81,27 @@ def test_palette_is_the_figures_palette():
         assert _rgb(colour) in layer_qml("management_zones"), name
 
 
-def test_mixed_geometry_layer_gets_line_and_marker_rules():
-    root = ET.fromstring(layer_qml("infrastructure").split("\n", 1)[1])
+@pytest.mark.parametrize("table, symbol_type", [("infrastructure_lines", "line"), ("infrastructure_points", "marker")])
+def test_typed_infrastructure_tables_get_their_own_rules(table, symbol_type):
+    root = ET.fromstring(layer_qml(table).split("\n", 1)[1])
     symbols = {s.get("name"): s.get("type") for s in root.findall("./renderer-v2/symbols/symbol")}
-    rules = root.findall("./renderer-v2/rules/rule")
-    assert {"line", "marker"} <= set(symbols.values())
-    for rule in rules:
-        kind = symbols[rule.get("symbol")]
-        geometry = "'Line'" if kind == "line" else "'Point'"
-        assert f"geometry_type($geometry) = {geometry}" in rule.get("filter")
-    planned = next(r for r in rules if "'high_speed_rail'" in r.get("filter") and "'planned'" in r.get("filter"))
-    layer = root.find(f"./renderer-v2/symbols/symbol[@name='{planned.get('symbol')}']/layer[last()]")
-    options = {o.get("name"): o.get("value") for o in layer.find("Option").findall("Option")}
-    assert options["use_custom_dash"] == "1"  # planned = dashed, as in the figures
+    assert set(symbols.values()) == {symbol_type}
+    if symbol_type == "line":
+        rules = root.findall("./renderer-v2/rules/rule")
+        planned = next(r for r in rules if "'high_speed_rail'" in r.get("filter") and "'planned'" in r.get("filter"))
+        layer = root.find(f"./renderer-v2/symbols/symbol[@name='{planned.get('symbol')}']/layer[last()]")
+        options = {o.get("name"): o.get("value") for o in layer.find("Option").findall("Option")}
+        assert options["use_custom_dash"] == "1"  # planned = dashed, as in the figures
+
+
+def test_site_check_tables_are_coloured_by_status():
+    for table, symbol_type in [("results_points", "marker"), ("results_polygons", "fill"), ("results_lines", "line")]:
+        qml = layer_qml(table)
+        assert _rgb(style.SITE_STATUS_COLOURS["ok"]) in qml and style.SITE_STATUS_LABELS["flagged"][0] in qml
+        root = ET.fromstring(qml.split("\n", 1)[1])
+        assert {s.get("type") for s in root.findall("./renderer-v2/symbols/symbol")} == {symbol_type}
+    assert gpkg_io.split_family("zone_parts_polygons") == ("zone_parts", "polygons")
+    assert _rgb(next(iter(style.ZONES.values()))[2]) in layer_qml("zone_parts_polygons")
 
 
 def test_places_cover_every_category():

@@ -43,10 +43,8 @@ import numpy as np
 import pandas as pd
 import pyproj
 import shapely
-from rasterio import features
-from rasterio.transform import Affine
 
-from wuzhong_geo import layers
+from wuzhong_geo import diskcache
 from wuzhong_geo.errors import InputError
 from wuzhong_geo.settings import CGCS2000_GEOGRAPHIC, STORAGE_CRS
 from wuzhong_geo.style import ZONES
@@ -84,6 +82,8 @@ def unit_polygons() -> gpd.GeoDataFrame:
 
 def _layers_state() -> tuple:
     """What the layers are built from: the boundary and zone-rule files and their stamps."""
+    from wuzhong_geo import layers
+
 
     def stamp(path) -> tuple | None:
         if path is None:
@@ -115,6 +115,8 @@ def _current_units() -> tuple[gpd.GeoDataFrame, str]:
 
 
 def _build_units() -> gpd.GeoDataFrame:
+    from wuzhong_geo import layers  # imported on demand: a cached lookup needs no layers
+
     towns = layers.towns().sort_values("code").reset_index(drop=True)
     parts = layers.town_zone_parts()
     zone_rank = {zone: i for i, zone in enumerate(ZONES)}
@@ -151,7 +153,7 @@ def classify_points(lon, lat, crs="EPSG:4326", *, units: gpd.GeoDataFrame | None
     x, y = _as_arrays(lon, lat)
     transformer = _transformer(crs)
     geographic_input = transformer is None or _parse_crs(crs).is_geographic
-    lookup = _lookup(*_current_units()) if units is None else _lookup(units)
+    lookup = _current_lookup() if units is None else _lookup(units)
     labels = np.empty(x.size, dtype=lookup.grid.dtype)
     for start in range(0, x.size, CHUNK):
         stop = min(start + CHUNK, x.size)
@@ -263,6 +265,23 @@ def _units_key(frame: gpd.GeoDataFrame) -> str:
 
 
 _lookups: OrderedDict[str, _Lookup] = OrderedDict()
+_by_state: dict = {}
+
+
+def _current_lookup() -> _Lookup:
+    """The lookup of the current layers: from memory, the disk cache, or built (and cached)."""
+    state = diskcache.data_state()
+    with _lock:
+        found = _by_state.get(state)
+    if found is None:
+        found = diskcache.cached("classify", (state, CELL_DEG), lambda: _lookup(*_current_units()))
+        for g in found.geoms:
+            shapely.prepare(g)  # preparation does not survive pickling
+        with _lock:
+            _by_state.clear()
+            _by_state[state] = found
+            _lookups[found.key] = found
+    return found
 
 
 def _lookup(frame: gpd.GeoDataFrame, key: str | None = None) -> _Lookup:
@@ -303,6 +322,9 @@ def _grow(mask: np.ndarray) -> np.ndarray:
 
 
 def _build_lookup(frame: gpd.GeoDataFrame, key: str) -> _Lookup:
+    from rasterio import features  # imported on demand: a cached lookup needs no rasterio
+    from rasterio.transform import Affine
+
     kind = frame["kind"].to_numpy()
     n_towns = int((kind == "town").sum())
     if list(kind) != ["town"] * n_towns + ["taihu"] + ["zone_part"] * (len(kind) - n_towns - 1):

@@ -22,6 +22,7 @@ import geopandas as gpd
 import pandas as pd
 import shapely
 
+from wuzhong_geo import gpkg as gpkg_io
 from wuzhong_geo import layers, limits, network, style
 from wuzhong_geo.csvsafe import write_csv
 from wuzhong_geo.errors import InputError
@@ -245,12 +246,12 @@ def write_coverage(result: CoverageResult, out_dir: str | Path, *, map_png: bool
 def _write_coverage_files(result: CoverageResult, out_dir: Path, map_png: bool) -> list[Path]:
     table = write_csv(result.table(), out_dir / "coverage_towns.csv")
     gpkg = out_dir / "coverage.gpkg"
-    result.area_frame().to_file(gpkg, layer="service_area", driver="GPKG", engine="pyogrio")
-    result.towns.to_file(gpkg, layer="towns", driver="GPKG", engine="pyogrio")
+    gpkg_io.write(result.area_frame(), gpkg, "service_area")
+    gpkg_io.write(result.towns, gpkg, "towns")
     facilities = result.facilities[[c for c in result.facilities.columns
                                     if c == "geometry" or result.facilities[c].dtype != object
                                     or result.facilities[c].map(lambda v: v is None or isinstance(v, str)).all()]]
-    facilities.to_file(gpkg, layer="facilities", driver="GPKG", engine="pyogrio")
+    gpkg_io.write(facilities, gpkg, "facilities")
     written = [table, gpkg]
     if map_png:
         import matplotlib.pyplot as plt

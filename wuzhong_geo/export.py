@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from wuzhong_geo import layers
+from wuzhong_geo import gpkg, layers
 from wuzhong_geo.outdir import publish, staging
 from wuzhong_geo.qgis_styles import add_layer_styles
 
@@ -12,7 +12,11 @@ FORMATS = ("gpkg", "geojson", "parquet")
 
 
 def write_layers(out_dir: str | Path, fmt: str = "gpkg", names: tuple[str, ...] = layers.LAYER_NAMES) -> list[Path]:
-    """Write each layer; gpkg gives one ``wuzhong_layers.gpkg`` with a table per layer."""
+    """Write each layer; gpkg gives one ``wuzhong_layers.gpkg`` with a typed table per layer.
+
+    A layer that mixes geometry types (``infrastructure``) becomes one table per type
+    (``infrastructure_lines``, ``infrastructure_points``), see :mod:`wuzhong_geo.gpkg`.
+    """
     if fmt not in FORMATS:
         raise ValueError(f"unknown format {fmt!r}; choose from {', '.join(FORMATS)}")
     out_dir = Path(out_dir)
@@ -20,10 +24,9 @@ def write_layers(out_dir: str | Path, fmt: str = "gpkg", names: tuple[str, ...] 
     with staging(out_dir) as tmp:
         if fmt == "gpkg":
             staged = tmp / "wuzhong_layers.gpkg"
-            for name, frame in frames.items():
-                frame.to_file(staged, layer=name, driver="GPKG", engine="pyogrio")
+            tables = [t for name, frame in frames.items() for t in gpkg.write(frame, staged, name)]
             # The same palette as the figures, in the table QGIS reads styles from.
-            add_layer_styles(staged, tuple(frames))
+            add_layer_styles(staged, [t for t in tables if gpkg.split_family(t)[1] != gpkg.NO_GEOMETRY])
             targets = [staged]
         elif fmt == "geojson":
             targets = []

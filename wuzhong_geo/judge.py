@@ -7,6 +7,8 @@ rule condition can use any result column. The message is one Chinese sentence pe
 
 from __future__ import annotations
 
+import re
+
 import geopandas as gpd
 import numpy as np
 import pandas as pd
@@ -39,10 +41,7 @@ def judge(chunk: Chunk, ctx: CheckContext) -> None:
         else (info.name_col if info.name_col in sites else None)
     )
     if cat_source:
-        out["rule_category"] = (
-            categorise(sites[cat_source], ctx.rules.categories).astype(object).to_numpy()
-        )
-        out["rule_category"] = out["rule_category"].where(out["rule_category"].notna(), None)
+        out["rule_category"] = _categories(sites[cat_source], ctx)
 
     out["message"] = _messages(out, sites, final, chunk.analysed)
     rule_view = out.assign(
@@ -58,6 +57,22 @@ def judge(chunk: Chunk, ctx: CheckContext) -> None:
     out["flag_notes"] = flags["flag_notes"].to_numpy()
 
 
+def _categories(text: pd.Series, ctx: CheckContext) -> np.ndarray:
+    """Rule category per row: each distinct text once, and only texts holding some keyword."""
+    codes, distinct = pd.factorize(text.astype("string").fillna(""))
+    distinct = pd.Series(distinct, dtype="string")
+    keywords = [k for cat in ctx.rules.categories.values() for k in cat.keywords]
+    pattern = "|".join(re.escape(k) for k in keywords)
+    hit = distinct.str.contains(pattern, case=False, regex=True).fillna(False).to_numpy(dtype=bool) if keywords else np.zeros(len(distinct), bool)
+    found = np.full(len(distinct), None, dtype=object)
+    if hit.any():
+        cats = categorise(distinct[hit].reset_index(drop=True), ctx.rules.categories)
+        found[hit] = cats.astype(object).where(cats.notna(), None).to_numpy()
+    out = found[codes] if len(codes) else np.full(0, None, dtype=object)
+    out[codes < 0] = None
+    return out
+
+
 def _list_contains(lists: pd.Series, values: pd.Series) -> np.ndarray:
     """Elementwise: does the ``、``-joined list of row i contain value i (numpy's char.find)."""
     padded = ("、" + lists.astype("string").fillna("") + "、").to_numpy(dtype=str)
@@ -67,32 +82,47 @@ def _list_contains(lists: pd.Series, values: pd.Series) -> np.ndarray:
     return np.char.find(padded, needle) >= 0
 
 
+#: The inputs of a message: rows with equal values get the same sentence.
+_MESSAGE_COLUMNS = (
+    "name", "functional_zone", "management_zone", "subregion", "towns", "zone_breakdown",
+    "crosses_town_boundary", "crosses_zone_boundary",
+)
+
+
 def _messages(
     out: pd.DataFrame, sites: gpd.GeoDataFrame, final: np.ndarray, analysed: np.ndarray
 ) -> np.ndarray:
-    """One Chinese sentence per site, composed column-wise.
+    """One Chinese sentence per site, composed once per distinct combination of its inputs.
 
     ``analysed`` is the status the geometry itself gives (before bad input overrides it), so a
-    repaired polygon still says where it lies.
+    repaired polygon still says where it lies. A registry of a million points has a few hundred
+    distinct sentences: they are written once each and repeated by index.
     """
-    s = lambda col: out[col].astype("string").fillna("")
-    where = (
-        s("name")
-        + "（"
-        + s("functional_zone")
-        + "，"
-        + s("management_zone")
-        + "，"
-        + s("subregion")
-        + "）"
-    )
-    multi = out["crosses_town_boundary"].astype("boolean").fillna(False).to_numpy(dtype=bool)
-    located = np.where(multi, "主要位于" + where + "，涉及 " + s("towns"), "位于" + where)
-    zones = out["crosses_zone_boundary"].astype("boolean").fillna(False).to_numpy(dtype=bool)
-    located = np.where(zones, located + "；跨功能区：" + s("zone_breakdown"), located)
-    shore_km = format_numbers(out["taihu_shore_m"].to_numpy(dtype=float) / 1000, 1)
-    edge_km = format_numbers(out["district_distance_m"].to_numpy(dtype=float) / 1000, 1)
-    where_msg = np.full(len(out), "", dtype=object)
+    water = analysed == "in_taihu_water"
+    outside = analysed == "outside_district"
+    key = pd.DataFrame({c: out[c].astype(object).to_numpy() for c in _MESSAGE_COLUMNS})
+    key["shore_km"] = np.where(water, np.round(out["taihu_shore_m"].to_numpy(dtype=float) / 1000, 1), np.nan)
+    key["edge_km"] = np.where(outside, np.round(out["district_distance_m"].to_numpy(dtype=float) / 1000, 1), np.nan)
+    key["analysed"], key["final"] = analysed, final
+    key["pre"] = sites["_message"].to_numpy(dtype=object)
+    key["notes"] = sites["_notes"].to_numpy(dtype=object)
+    key = key.astype(object).where(key.notna(), None)
+    codes, uniques = pd.MultiIndex.from_frame(key).factorize()
+    distinct = pd.DataFrame(list(uniques), columns=key.columns)
+    return _compose(distinct).astype(object)[codes]
+
+
+def _compose(k: pd.DataFrame) -> np.ndarray:
+    """The sentences of distinct message inputs (columns of :func:`_messages`' key)."""
+    s = lambda col: k[col].astype("string").fillna("")
+    flag = lambda col: k[col].astype("boolean").fillna(False).to_numpy(dtype=bool)
+    where = s("name") + "（" + s("functional_zone") + "，" + s("management_zone") + "，" + s("subregion") + "）"
+    located = np.where(flag("crosses_town_boundary"), "主要位于" + where + "，涉及 " + s("towns"), "位于" + where)
+    located = np.where(flag("crosses_zone_boundary"), located + "；跨功能区：" + s("zone_breakdown"), located)
+    analysed, final = k["analysed"].to_numpy(dtype=object), k["final"].to_numpy(dtype=object)
+    shore_km = format_numbers(k["shore_km"].to_numpy(dtype=float), 1)
+    edge_km = format_numbers(k["edge_km"].to_numpy(dtype=float), 1)
+    where_msg = np.full(len(k), "", dtype=object)
     ok = analysed == "ok"
     where_msg[ok] = located[ok]
     water = analysed == "in_taihu_water"
@@ -100,12 +130,12 @@ def _messages(
     outside = analysed == "outside_district"
     where_msg[outside] = "不在吴中区范围内（距区界约 " + edge_km[outside] + " 公里）"
     msg = where_msg.copy()
-    pre = sites["_message"].astype("string").fillna("").to_numpy(dtype=object)
+    pre = s("pre").to_numpy(dtype=object)
     bad = np.isin(final, ["invalid_coordinates", "invalid_geometry"])
     msg[bad] = pre[bad]
     repaired = (final == "invalid_geometry") & (where_msg != "")
     msg[repaired] = msg[repaired] + "。修复后" + where_msg[repaired]
-    notes = sites["_notes"].astype("string").fillna("").to_numpy(dtype=object)
+    notes = s("notes").to_numpy(dtype=object)
     has = notes != ""
     msg[has] = msg[has] + "；注意：" + notes[has]
     return msg

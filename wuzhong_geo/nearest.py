@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import hashlib
 from functools import lru_cache
 
 import numpy as np
 import shapely
+
+from wuzhong_geo import diskcache
 
 
 def _segment_distance(px, py, ax, ay, bx, by) -> np.ndarray:
@@ -102,7 +105,8 @@ class SegmentIndex:
             )
             best = np.minimum.reduceat(d, starts)
             hit = np.flatnonzero(d == best[point])
-            _, keep = np.unique(point[hit], return_index=True)
+            # hits are grouped by point: the first of each group (a linear pass, no sort)
+            keep = np.flatnonzero(np.diff(point[hit], prepend=-1) != 0)
             dist[sel] = best
             which[sel] = self.owner[seg[hit[keep]]]
         off = np.flatnonzero(~on_grid & finite)
@@ -120,7 +124,12 @@ class SegmentIndex:
 
 @lru_cache(maxsize=64)
 def _segment_index(wkb: tuple[bytes, ...]) -> SegmentIndex:
-    return SegmentIndex(shapely.from_wkb(list(wkb)))
+    key = (hashlib.sha256(b"".join(wkb)).hexdigest(), diskcache.stamp(__file__))
+    geoms = shapely.from_wkb(list(wkb))
+    # dense features (a shore of hundreds of segments) get finer cells: fewer candidates per point
+    n = int(shapely.get_num_coordinates(geoms).sum())
+    cell = 250.0 if n > 200 else 1000.0
+    return diskcache.cached("nearest", (*key, cell), lambda: SegmentIndex(geoms, cell=cell))
 
 
 def segment_index(geoms) -> SegmentIndex:

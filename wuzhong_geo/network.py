@@ -44,6 +44,7 @@ from pyproj import Geod
 from shapely.geometry import LineString, Point
 from shapely.ops import substring
 
+from wuzhong_geo import gpkg
 from wuzhong_geo.errors import InputError
 from wuzhong_geo.outdir import publish, staging
 from wuzhong_geo.settings import ANALYSIS_CRS, STORAGE_CRS
@@ -327,7 +328,7 @@ def _save_features(frame: gpd.GeoDataFrame, out_dir: Path) -> dict[str, int]:
             "name_en": _text(sel, "name:en"),
             **{key: _text(sel, key) for key in tag_keys if key in sel.columns},
         }, geometry=sel.geometry.values, crs=frame.crs).to_crs(STORAGE_CRS)
-        out.to_file(target, layer=category, driver="GPKG", engine="pyogrio")
+        gpkg.write(out, target, category)  # typed tables (category_points, ...) if mixed
     return counts
 
 
@@ -414,7 +415,7 @@ def load_features(cache_dir: str | Path, category: str) -> gpd.GeoDataFrame:
     meta = read_metadata(cache_dir)
     if not meta.get("features", {}).get(category):
         return gpd.GeoDataFrame({"category": []}, geometry=[], crs=STORAGE_CRS)
-    return gpd.read_file(path, layer=category, engine="pyogrio")
+    return gpkg.read(path, category)
 
 
 # --------------------------------------------------------------------------------------------

@@ -34,7 +34,7 @@ from wuzhong_geo.columns import ZONE_PART_COLUMNS, result_column_names, result_c
 from wuzhong_geo.context import CheckContext, build_context
 from wuzhong_geo.errors import InputError
 from wuzhong_geo.inputs import InputInfo, SiteReader, open_input
-from wuzhong_geo.outputs import ResultWriter, parse_formats
+from wuzhong_geo.outputs import ResultWriter, choose_formats
 from wuzhong_geo.outputs.folder import atomic_folder
 from wuzhong_geo.outputs.summary import Counts, ordered, write_summary
 from wuzhong_geo.rules import SITE_STATUSES, RuleMatrix, load_rules
@@ -153,11 +153,11 @@ def run(
     """
     started = time.perf_counter()
     check = open_check(source, options, **overrides)  # read: the reader, rules and layers
-    formats = parse_formats(check.options.formats)
+    formats = choose_formats(check.options.formats, check.info.rows)
     counts = Counts()
     timing = {"check": 0.0}
     with atomic_folder(out_dir) as folder:
-        writer = ResultWriter(folder, check.columns(), formats, name_col=check.info.name_col)
+        writer = ResultWriter(folder, check.columns(), formats, name_col=check.info.name_col, rows=check.info.rows)
         bar = _progress_bar(check.info.rows, check.options.progress)
         if on_rows is not None:
             on_rows(0, check.info.rows)

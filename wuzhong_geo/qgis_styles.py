@@ -3,9 +3,9 @@
 QGIS looks for a ``layer_styles`` table in a GeoPackage and applies the row with
 ``useAsDefault`` for a table (``f_table_name``/``f_geometry_column``) when the layer is added, so
 ``wuzhong-geo layers`` output opens in QGIS styled like the static maps. Every renderer is
-rule-based: that lets one style carry both line and marker symbols for tables that mix
-geometry types (``infrastructure`` holds lines and points; QGIS shows them as two sub-layers
-that share the table's default style, each drawing the rules of its own geometry type).
+rule-based. Tables hold one geometry type each (:mod:`wuzhong_geo.gpkg` splits mixed layers into
+``<name>_lines``/``<name>_points``/...); a suffixed table gets the rules of its base layer that
+draw its geometry type.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from matplotlib.colors import to_rgb
 
 from wuzhong_geo import style
 from wuzhong_geo.fonts import use_cjk_font
+from wuzhong_geo.gpkg import split_family
 
 QGIS_VERSION = "3.28.0-Firenze"
 LABEL_FONT = "Noto Sans CJK SC"
@@ -171,9 +172,11 @@ def _towns_rules(layer: str) -> list:
             for i, c in enumerate(codes)]
 
 
-def _infrastructure_rules() -> list:
+def _infrastructure_rules(family: str | None = None) -> list:
     rules = []
     for kind, (zh, _, colour, width_pt) in style.INFRASTRUCTURE_KINDS.items():
+        if family and (family == "lines") != (width_pt > 0):
+            continue  # a typed table only gets the rules of its own geometry type
         for status, (status_zh, _, dash, _) in style.STATUSES.items():
             label = f"{zh}（{status_zh}）"
             geometry = "geometry_type($geometry) = 'Line'" if width_pt > 0 else "geometry_type($geometry) = 'Point'"
@@ -218,9 +221,39 @@ def classed_fill_qml(layer: str, column: str, classes: list[tuple[float, float, 
     return _qml(_renderer(f"{layer}:{column}", rules), _labeling(label_field, size=8))
 
 
+def _symbol(family: str | None, name: str, colour: str, alpha: float = 1.0) -> str:
+    """A marker, line or fill symbol in ``colour``, whichever draws a table of this family."""
+    if family == "lines":
+        return line_symbol(name, colour, 0.8)
+    if family in ("polygons", "collections"):
+        return fill_symbol(name, colour, alpha=alpha, edge=colour)
+    return marker_symbol(name, colour, "o", 2.6)
+
+
+def _site_rules(family: str | None) -> list:
+    rules = [(f'"status" = {_q(key)}', zh, _symbol(family, str(i), style.SITE_STATUS_COLOURS.get(key, style.SITE_STATUS_UNKNOWN), 0.5))
+             for i, (key, (zh, _)) in enumerate(style.SITE_STATUS_LABELS.items())]
+    known = ", ".join(_q(k) for k in style.SITE_STATUS_LABELS)
+    rules.append((f'"status" NOT IN ({known}) OR "status" IS NULL', "其他",
+                  _symbol(family, str(len(rules)), style.SITE_STATUS_UNKNOWN, 0.5)))
+    return rules
+
+
 def layer_qml(layer: str) -> str:
-    """Return the QGIS style (QML) of a planning layer, in the palette of the static maps."""
+    """Return the QGIS style (QML) of a layer or typed table (``infrastructure_lines``), in the figures' palette."""
     mm = PT_TO_MM
+    base, family = split_family(layer)
+    if family:
+        if base == "infrastructure":
+            return _qml(_renderer(layer, _infrastructure_rules(family)),
+                        _labeling("name", size=7, placement=2 if family == "lines" else 6))
+        if base == "results":  # site-check results, coloured by status as in the report
+            return _qml(_renderer(layer, _site_rules(family)), _labeling("row_id", size=7, placement=6))
+        if base == "zone_parts":  # site-check parts per functional zone
+            rules = [(f'"functional_zone" = {_q(zh)}', zh, _symbol(family, str(i), colour, 0.55))
+                     for i, (zh, (_, _, colour)) in enumerate(style.ZONES.items())]
+            return _qml(_renderer(layer, rules))
+        layer = base
     if layer == "district":
         return _qml(_renderer(layer, [("", "区界", fill_symbol("0", None, edge=style.DISTRICT_EDGE,
                                                                edge_mm=1.4 * mm))]))
@@ -262,6 +295,21 @@ def layer_qml(layer: str) -> str:
 # ----------------------------------------------------------------------------------------------
 # GeoPackage
 # ----------------------------------------------------------------------------------------------
+
+def style_feature_tables(gpkg_path: Path) -> list[str]:
+    """Add the default QGIS style to every feature table of ``gpkg_path`` that has one; return them."""
+    with sqlite3.connect(gpkg_path) as con:
+        names = [r[0] for r in con.execute("SELECT table_name FROM gpkg_geometry_columns ORDER BY table_name")]
+    styled = []
+    for name in names:
+        try:
+            layer_qml(name)
+        except KeyError:
+            continue
+        styled.append(name)
+    add_layer_styles(gpkg_path, styled)
+    return styled
+
 
 def add_layer_styles(gpkg_path: Path, layer_names: Iterable[str]) -> None:
     """Write (or replace) the default QGIS style of each named layer into ``gpkg_path``."""

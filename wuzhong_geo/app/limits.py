@@ -1,8 +1,7 @@
-"""Upload limits of the web app: bytes per file and per session, inflated size of archives."""
+"""Upload limits of the web app: bytes per file and per session; archives as the CLI checks them."""
 
 from __future__ import annotations
 
-import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -23,8 +22,7 @@ class Limits:
     # Defaults (and --limit / WUZHONG_GEO_* overrides) live in wuzhong_geo.limits, documented in docs/limits.md.
     max_upload_bytes: int = field(default_factory=lambda: int(limits.get("max_upload_bytes")))
     max_session_bytes: int = field(default_factory=lambda: int(limits.get("max_session_bytes")))
-    max_inflated_bytes: int = field(default_factory=lambda: int(limits.get("max_inflated_bytes")))
-    max_ratio: float = field(default_factory=lambda: limits.get("max_compression_ratio"))
+    # Archives: the CLI's own check (limits.check_zip), with max_inflated_bytes and the ratio.
 
     def too_big(self, name: str, size: int, partial: bool = False) -> str:
         """The message for a file over the per-file limit."""
@@ -38,17 +36,7 @@ class Limits:
         return (f"本次会话上传总量超过 {_mb(self.max_session_bytes)}，请点击“结束会话”后重试 / this session "
                 f"holds more than {_mb(self.max_session_bytes)} of uploads; end the session and retry")
 
-    def check_archive(self, path: Path) -> None:
-        """Refuse a zip (or XLSX) that would inflate beyond the limits (a "zip bomb")."""
-        try:
-            with zipfile.ZipFile(path) as archive:
-                members = archive.infolist()
-        except (zipfile.BadZipFile, OSError):
-            return  # not an archive after all: the reader refuses it with its own message
-        inflated = sum(m.file_size for m in members)
-        packed = sum(m.compress_size for m in members) or 1
-        if inflated > self.max_inflated_bytes or (inflated > 10 * _MB and inflated / packed > self.max_ratio):
-            raise InputError(
-                f"{path.name}: 解压后 {_mb(inflated)}（压缩比 {inflated / packed:,.0f}），超过上限 "
-                f"{_mb(self.max_inflated_bytes)} / the archive would inflate to {_mb(inflated)}, beyond "
-                "the limit; this looks like a zip bomb, or split the data")
+    @staticmethod
+    def check_archive(path: Path) -> None:
+        """Refuse a zip (or XLSX) over the CLI's member, inflated-size and ratio limits."""
+        limits.check_zip(path)

@@ -150,22 +150,27 @@ def check(path: Path, out_dir: Path, options: dict, boundaries: Path | None,
         return pipeline.run(path, out_dir, on_rows=on_rows, chunk_size=CHUNK_SIZE, progress=False, **options)
 
 
-def where(lon: float, lat: float, crs: str | None, boundaries: Path | None) -> dict:
-    """What the plan says at one place: ``point`` (WGS84), ``status``, ``headline``, ``lines`` of
-    cited statements, ``citations`` and ``values`` (columns to show), for the page's panel."""
-    import pandas as pd
+def where(lon: float | None, lat: float | None, crs: str | None, boundaries: Path | None,
+          name: str | None = None) -> dict:
+    """``wuzhong-geo where`` for the page: ``point`` (WGS84), ``headline``, ``lines`` (the CLI's text,
+    one cited statement each), ``citations`` (plan passages) and ``answer`` (the CLI's ``--json``).
 
-    from wuzhong_geo.pipeline import run_check
+    ``name`` instead of coordinates looks up a bundled place or town, as ``wuzhong-geo where 地名``.
+    """
+    from wuzhong_geo.where import format_where, where_name
+    from wuzhong_geo.where import where as plan_where
 
     with LOCK:
         use_boundaries(boundaries)
-        frame = pd.DataFrame({"经度": [str(lon)], "纬度": [str(lat)]})
-        result = run_check(frame, crs=crs, lon_col="经度", lat_col="纬度")
-        row = result.sites.drop(columns=["geometry", "经度", "纬度"]).iloc[0]
-        values = {k: json_value(v) for k, v in row.items()}
-        point = [values["wgs84_lon"], values["wgs84_lat"]]
-        return {"point": point if None not in point else None, "status": values["status"],
-                "headline": values["message"], "lines": [], "citations": [], "values": values}
+        if name:
+            answer = where_name(name)
+        else:
+            answer = plan_where(lon, lat, crs=crs or "wgs84")
+    lines = format_where(answer).splitlines()
+    query = answer["query"]
+    return {"point": [query["lon"], query["lat"]], "status": None,
+            "headline": lines[1] if len(lines) > 1 else "", "lines": [lines[0], *lines[2:]],
+            "citations": answer.get("citations", []), "answer": answer, "values": {}}
 
 
 def json_value(value: Any) -> Any:
@@ -183,10 +188,10 @@ def json_value(value: Any) -> Any:
 
 
 def read_results(out_dir: Path):
-    """Read the results layer ``check`` wrote to ``out_dir`` (a GeoDataFrame, input order)."""
-    import pyogrio
+    """Read the results ``check`` wrote to ``out_dir`` (its typed tables as one GeoDataFrame, input order)."""
+    from wuzhong_geo import gpkg
 
-    return pyogrio.read_dataframe(out_dir / "results.gpkg", layer="results", use_arrow=True)
+    return gpkg.read(out_dir / "results.gpkg", "results")
 
 
 def plan_layers() -> dict[str, Any]:

@@ -165,7 +165,7 @@ class App:
         """Which boundaries answers use, the limits, the session's checks."""
         return _json({"boundaries": session.boundaries_info(),
                       "limits": {"max_upload_bytes": self.limits.max_upload_bytes,
-                                 "max_inflated_bytes": self.limits.max_inflated_bytes},
+                                 "max_session_bytes": self.limits.max_session_bytes},
                       "outputs": list(pipeline.output_files()),
                       "jobs": [j.as_dict() for j in session.jobs.values()]})
 
@@ -301,15 +301,21 @@ class App:
     async def where(self, request: Request, session: Session) -> Response:
         """What the plan says at one place (the same answer as ``wuzhong-geo where``)."""
         body = await _body(request)
+        lon_text, lat_text = str(body.get("lon") or "").strip(), str(body.get("lat") or "").strip()
+        name = None
         try:
-            lon, lat = float(body.get("lon")), float(body.get("lat"))
-        except (TypeError, ValueError):
-            raise InputError("请填写数字形式的经度和纬度 / give longitude and latitude as numbers") from None
+            lon, lat = float(lon_text), float(lat_text)
+        except ValueError:
+            if not lon_text or lat_text:
+                raise InputError("请填写数字形式的经度和纬度，或在第一格填一个地名 / give longitude and latitude "
+                                 "as numbers, or a place name in the first box") from None
+            lon = lat = None
+            name = lon_text[:100]
         crs = body.get("crs") or None
-        answer = await asyncio.to_thread(pipeline.where, lon, lat, crs, session.boundaries)
+        answer = await asyncio.to_thread(pipeline.where, lon, lat, crs, session.boundaries, name)
         values = answer.pop("values", {})
         return _json({**answer, "fields": _labelled(values), "lon": lon, "lat": lat, "crs": crs,
-                      "boundaries": session.boundaries_info()})
+                      "name": name, "boundaries": session.boundaries_info()})
 
     async def put_boundaries(self, request: Request, session: Session) -> Response:
         """Use an official towns file for the rest of the session (validated like ``--boundaries``)."""

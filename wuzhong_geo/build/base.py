@@ -14,6 +14,7 @@ import shapely
 from shapely import Polygon, unary_union
 from shapely.geometry.base import BaseGeometry
 
+from wuzhong_geo import gpkg as gpkg_io
 from wuzhong_geo.build import evidence as ev
 from wuzhong_geo.build import partition, sources
 from wuzhong_geo.geom import to_storage
@@ -410,7 +411,7 @@ def write(result: BaseGeometryBuild, out_dir: Path) -> Path:
     tmp = out_dir / "wuzhong_base.tmp.gpkg"
     tmp.unlink(missing_ok=True)
     for name, frame in result.layers.items():
-        frame.to_file(tmp, layer=name, driver="GPKG", engine="pyogrio")
+        gpkg_io.write(frame, tmp, name)
     tmp.replace(gpkg)
     (out_dir / "build_report.json").write_text(
         json.dumps(result.report, ensure_ascii=False, indent=2) + "\n", encoding="utf-8"

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import logging
+import os
 import re
 import shutil
 import subprocess
+import tempfile
 from pathlib import Path
 
 import geopandas as gpd
@@ -86,10 +88,14 @@ def gshhg_polygons(region: tuple[float, float, float, float] = GSHHG_REGION) -> 
             "apt-get install gmt gmt-gshhg-full"
         )
     west, east, south, north = region
-    out = subprocess.run(
-        [gmt, "coast", f"-R{west}/{east}/{south}/{north}", "-Df", "-M", "-W"],
-        check=True, capture_output=True, text=True,
-    ).stdout
+    # GMT writes gmt.history (and gmt.conf) into its working directory: give it a scratch one so a
+    # build never leaves files in the checkout.
+    with tempfile.TemporaryDirectory(prefix="wuzhong-gmt-") as scratch:
+        out = subprocess.run(
+            [gmt, "coast", f"-R{west}/{east}/{south}/{north}", "-Df", "-M", "-W"],
+            check=True, capture_output=True, text=True, cwd=scratch,
+            env={**os.environ, "GMT_TMPDIR": scratch},
+        ).stdout
     segments: dict[int, list[list[tuple[float, float]]]] = {}
     current: list[tuple[float, float]] | None = None
     for line in out.splitlines():

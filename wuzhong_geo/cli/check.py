@@ -18,7 +18,7 @@ def check_command(
         help="项目清单：CSV（UTF-8/GBK）、XLSX、GeoJSON、GPKG、Shapefile（.shp/.zip）或界址点坐标 TXT。"
              " Project list: CSV, XLSX, GeoJSON, GPKG, Shapefile or parcel coordinate TXT.")],
     out: Annotated[Path, typer.Option(
-        "--out", help="输出目录（results.csv/.xlsx/.gpkg、summary.json、report.html）。 Output folder.")],
+        "--out", help="输出目录（results.csv/.parquet/.gpkg/.xlsx、summary.json、report.html）。 Output folder.")],
     crs: Annotated[Optional[str], typer.Option(
         "--crs", help="坐标系：wgs84 | cgcs2000 | gcj02（高德）| bd09（百度）| EPSG:n；默认按数值判断。"
                       " Coordinate flavour; default: decided from the numbers.")] = None,
@@ -37,6 +37,10 @@ def check_command(
         "--encoding", help="文本编码（默认自动识别）。 Text encoding (default: detected).")] = None,
     sheet: Annotated[Optional[str], typer.Option("--sheet", help="Excel 工作表名。 Excel sheet name.")] = None,
     layer: Annotated[Optional[str], typer.Option("--layer", help="矢量文件图层名。 Vector layer name.")] = None,
+    formats: Annotated[Optional[str], typer.Option(
+        "--formats", help="输出格式，逗号分隔：csv,parquet,gpkg,xlsx,html（默认：20 万行以内全部；更大输入为"
+                          " csv,parquet,html）。 Output formats (default: all up to 200,000 rows, "
+                          "else csv,parquet,html; summary.json always).")] = None,
     progress: Annotated[Optional[bool], typer.Option(
         "--progress/--no-progress", help="显示进度条（默认：终端中显示）。 Progress bar (default: on a terminal).")] = None,
     engine: Annotated[str, typer.Option(
@@ -69,7 +73,7 @@ def check_command(
             summary = pipeline.run(
                 input_path, out, progress=progress, crs=crs, lon_col=lon_col, lat_col=lat_col, name_col=name_col,
                 category_col=category_col, town_col=town_col, buffer_m=buffer_m, rules=rules, encoding=encoding,
-                sheet=sheet, layer=layer,
+                sheet=sheet, layer=layer, formats=formats,
             )
     except InputError as exc:
         fail(str(exc))

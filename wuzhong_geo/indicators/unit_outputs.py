@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from wuzhong_geo import gpkg as gpkg_io
 from wuzhong_geo import layers, style
 from wuzhong_geo.csvsafe import write_csv
 from wuzhong_geo.indicators.outputs import write_xlsx
@@ -103,7 +104,7 @@ def write_unit_indicators(out_dir: str | Path, by: str = "town") -> list[Path]:
             "单元外点位": outside.rename(columns=_OUTSIDE_HEADERS),
         }))
         gpkg = tmp / f"{stem}.gpkg"
-        table.to_file(gpkg, layer=stem, driver="GPKG", engine="pyogrio")
+        gpkg_io.write(table, gpkg, stem)
         write_styles(gpkg, qgis_styles(table, by))
         staged.append(gpkg)
         return publish(tmp, out_dir, [p.name for p in staged])

@@ -260,12 +260,13 @@ def render_atlas(
     towns = layers.towns().sort_values("code")
     indicators = town_indicators()
     selected = [c for c in towns["code"] if not codes or c in codes]
+    names = dict(zip(towns["code"], towns["name"]))
     pages_staging = staging(png_dir, option="--png-dir") if png_dir is not None else contextlib.nullcontext(None)
     with staging(out_path, kind="file") as tmp, pages_staging as pages:
         pngs = []
         with mpl.rc_context(pdf_rc()), PdfPages(tmp / out_path.name, metadata=pdf_metadata(ATLAS_TITLE)) as pdf:
-            for number, code in enumerate(progress_bar(selected, desc="atlas", enabled=progress, unit="page"),
-                                          start=1):
+            for number, code in enumerate(progress_bar(selected, desc="分镇图集 atlas", enabled=progress,
+                                                       unit="page", label=names.get), start=1):
                 fig = town_page(code, size=size, date=when, dem=dem, page_no=number, pages=len(selected),
                                 indicators=indicators)
                 try:

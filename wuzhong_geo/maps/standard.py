@@ -565,7 +565,7 @@ def render_standard_set(
     specs = select_maps(only)
     written: list[Path] = []
     with staging(out_dir) as tmp:
-        for spec in progress_bar(specs, desc="maps", enabled=progress):
+        for spec in progress_bar(specs, desc="标准图集 maps", enabled=progress, label=lambda s: s.slug):
             fig = spec.build(size=size, date=when, dem=dem)
             try:
                 for fmt in fmts:

@@ -1,35 +1,29 @@
-"""results.gpkg: layers appended chunk by chunk through GDAL's Arrow interface."""
+"""results.gpkg: layers appended chunk by chunk into typed tables (see :mod:`wuzhong_geo.gpkg`)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 import geopandas as gpd
-import pyogrio
+
+from wuzhong_geo import gpkg as typed
 
 
 class GpkgWriter:
-    """Append GeoDataFrames to named layers of one GeoPackage."""
+    """Append GeoDataFrames to named layers of one GeoPackage, one geometry type per table."""
 
     def __init__(self, path: Path):
         self.path = Path(path)
-        self._started: set[str] = set()
 
     def append(self, layer: str, frame: gpd.GeoDataFrame) -> None:
-        """Append ``frame`` to ``layer`` (created by the first call); empty frames are skipped."""
+        """Append ``frame`` to the typed tables of ``layer`` (``results_points``, ...); empty frames are skipped."""
         if not len(frame):
             return
-        pyogrio.write_dataframe(
-            frame,
-            self.path,
-            layer=layer,
-            driver="GPKG",
-            append=layer in self._started,
-            geometry_type="Unknown",
-            promote_to_multi=False,
-            use_arrow=True,
-        )
-        self._started.add(layer)
+        typed.append(frame, self.path, layer)
 
     def close(self) -> None:
-        """Nothing to flush (each append closes the file)."""
+        """Give every table its default QGIS style (each append already closed the file)."""
+        from wuzhong_geo.qgis_styles import style_feature_tables
+
+        if self.path.exists():
+            style_feature_tables(self.path)

@@ -36,8 +36,8 @@ from wuzhong_geo.style import (
 MAX_SITE_MAPS = 12
 #: Rows listed in the flagged / problem tables (the full lists are in results.xlsx).
 MAX_TABLE_ROWS = 300
-#: Sites plotted on the overview map (a sample beyond this; counts stay exact).
-MAX_MAP_POINTS = 200_000
+#: Sites plotted on the overview map: beyond this, an even sample (every k-th row); counts stay exact.
+MAX_MAP_POINTS = 50_000
 
 STATUS_ZH = {key: zh for key, (zh, _en) in SITE_STATUS_LABELS.items()}
 
@@ -47,6 +47,7 @@ class ReportData:
     """What the report needs, collected chunk by chunk (bounded in size)."""
 
     name_col: str | None = None
+    expected_rows: int = 0  # rows the input holds (about): sets the map's sampling step
     points: list[pd.DataFrame] = field(default_factory=list)
     n_points: int = 0
     shapes: list[gpd.GeoDataFrame] = field(default_factory=list)
@@ -56,6 +57,11 @@ class ReportData:
     problems: list[pd.DataFrame] = field(default_factory=list)
     n_problems: int = 0
     site_geoms: list[gpd.GeoDataFrame] = field(default_factory=list)
+
+    @property
+    def map_step(self) -> int:
+        """Every k-th row is drawn on the overview map (1: every row)."""
+        return max(1, -(-self.expected_rows // MAX_MAP_POINTS))
 
     def add(self, sites: gpd.GeoDataFrame) -> None:
         """Keep what the report shows from one chunk of results."""
@@ -81,10 +87,9 @@ class ReportData:
         )
         room = MAX_MAP_POINTS - self.n_points
         if room > 0:
+            picked = slim["lon"].notna() & ((slim["row_id"] - 1) % self.map_step == 0)
             self.points.append(
-                slim.loc[
-                    slim["lon"].notna(), ["row_id", "status", "flag_level", "lon", "lat"]
-                ].head(room)
+                slim.loc[picked, ["row_id", "status", "flag_level", "lon", "lat"]].head(room)
             )
             self.n_points += len(self.points[-1])
         non_point = sites[sites["geometry_type"].isin(["line", "polygon"]) & sites.geometry.notna()]
@@ -568,6 +573,12 @@ def render_report(summary: dict, data: ReportData) -> str:
     parts.append(
         f"<img alt='项目位置总览' src='{_overview_map(data, number_flagged=not per_site and data.n_flagged <= 300)}'>"
     )
+    if data.map_step > 1:
+        parts.append(
+            f"<p class='muted'>总览图为均匀抽样：每 {data.map_step:,} 行取 1 行，共绘出 {data.n_points:,} 个点；"
+            f"统计数字基于全部记录。 The map shows every {data.map_step:,}th row ({data.n_points:,} points); "
+            "counts cover every row.</p>"
+        )
     if per_site:
         parts.append("<h3>需关注项目逐一示意</h3><div class='maps'>")
         for row_id, uri in _site_maps(data):

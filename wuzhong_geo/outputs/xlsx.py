@@ -7,10 +7,23 @@ from pathlib import Path
 import pandas as pd
 
 from wuzhong_geo.columns import ZONE_PART_COLUMNS, label
+from wuzhong_geo.errors import InputError
 from wuzhong_geo.outputs.xlsx_writer import XlsxWriter
 
+#: Excel's sheet limit is 1,048,576 rows, one of them the header.
+XLSX_MAX_ROWS = 1_048_575
 #: Wide columns of the result sheet (characters).
 _WIDE = ("message", "zone_breakdown", "flag_notes")
+
+
+def xlsx_too_many_rows(rows: int) -> str:
+    """The message for an XLSX request beyond Excel's row limit, naming what to use instead."""
+    return (
+        f"输入约 {rows:,} 行，超过 Excel 工作表上限 1,048,576 行，无法写出 results.xlsx；"
+        "请改用 --formats csv,parquet（或 gpkg），Excel 可通过“数据 > 自文本/CSV”分批读取 CSV。 / "
+        f"about {rows:,} rows exceed Excel's 1,048,576-row sheet limit: results.xlsx cannot hold them. "
+        "Use --formats csv,parquet (or gpkg) instead; open the GeoParquet in QGIS or pandas."
+    )
 
 
 class ResultWorkbook:
@@ -23,9 +36,13 @@ class ResultWorkbook:
         widths = [8 if c == "row_id" else 40 if c in _WIDE else 14 for c in self.columns]
         self._results = self._book.add_sheet("核查结果", self.columns, headers, widths)
         self._parts: str | None = None
+        self._rows = 0
 
     def append(self, sites: pd.DataFrame, zone_parts: pd.DataFrame) -> None:
-        """Append one chunk of results and its zone parts."""
+        """Append one chunk of results and its zone parts; InputError past Excel's row limit."""
+        self._rows += len(sites)
+        if self._rows > XLSX_MAX_ROWS:
+            raise InputError(xlsx_too_many_rows(self._rows))
         self._book.append(self._results, sites[self.columns])
         if len(zone_parts):
             if self._parts is None:

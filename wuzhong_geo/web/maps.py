@@ -320,12 +320,19 @@ def read_sites(sites: str | Path | gpd.GeoDataFrame) -> gpd.GeoDataFrame:
                 names = [str(n) for n in pyogrio.list_layers(path)[:, 0]]
             except Exception:  # noqa: BLE001 GDAL raises several types for foreign or damaged files
                 names = []
-            preferred = [n for n in ("sites", "site_check", "results") if n in names]
+            from wuzhong_geo import gpkg
+
+            # results.gpkg keeps its rows in typed tables results_points, results_polygons, ...
+            bases = list(dict.fromkeys(gpkg.split_family(n)[0] for n in names))
+            preferred = [n for n in ("sites", "site_check", "results") if n in bases]
             layer = preferred[0] if preferred else (names[0] if names else None)
-            if len(names) > 1 and not preferred:
+            if len(bases) > 1 and not preferred:
                 log.warning("%s has several layers (%s); showing %s", path, ", ".join(names), layer)
-            frame = read_vector(path, what="选址核查结果 site-check results",
-                                **({"layer": layer} if layer is not None else {}))
+            if preferred and layer not in names:
+                frame = gpkg.read(path, layer)
+            else:
+                frame = read_vector(path, what="选址核查结果 site-check results",
+                                    **({"layer": layer} if layer is not None else {}))
     else:
         frame, where = sites, "sites"
     if not isinstance(frame, gpd.GeoDataFrame):

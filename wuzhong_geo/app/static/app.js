@@ -406,7 +406,8 @@ async function askPlace(lon, lat, crs) {
     if (data.point)
       whereMarker = L.circleMarker([data.point[1], data.point[0]], { radius: 8, color: state.style.selected, weight: 3, fillOpacity: 0 }).addTo(map);
     const s = statusStyle(data.status);
-    openPanel(`问一个地点 / Ask a place: ${text(lon)}, ${text(lat)}${crs ? " (" + crs + ")" : ""}`, data.boundaries, [
+    const asked = data.name ? data.name : `${text(lon)}, ${text(lat)}${crs ? " (" + crs + ")" : ""}`;
+    openPanel(`问一个地点 / Ask a place: ${asked}`, data.boundaries, [
       el("div", { class: "answer" }, data.status ? el("span", { class: "status", style: { background: s.colour } }, s.label) : null, " ",
          text(data.headline)),
       data.lines.length ? el("div", { class: "where-lines" }, data.lines.map((line) => el("div", {}, line))) : null,

@@ -1,0 +1,154 @@
+"""Write GeoPackages every client reads cleanly: one geometry type per table, GeoPackage 1.2.
+
+Debian 12's GDAL 3.6 and QGIS 3.22 warn about GeoPackage 1.4 files ("may only be partially
+supported"), and a table of geometry type "Unknown" (mixed points and lines) is shown by them as
+several sub-layers or not at all. So every writer goes through this module:
+
+* a frame whose rows hold one geometry family keeps its table name (``towns``);
+* a frame that mixes families is split into ``<name>_points``, ``<name>_lines``, ``<name>_polygons``
+  (``_multipoints``, ``_collections`` if needed); its rows without geometry go to a non-spatial
+  table ``<name>_no_geometry``;
+* chunked writers (:func:`append`) cannot know the families of later chunks, so they always use
+  the suffixed tables.
+
+:func:`read` puts such a group of tables back together as one GeoDataFrame.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pyogrio
+import shapely
+
+from wuzhong_geo.settings import STORAGE_CRS
+
+#: The GeoPackage version written; GDAL 3.6 (Debian 12) reads 1.2 without a warning, 1.4 with one.
+GPKG_VERSION = "1.2"
+#: Table-name suffix of each geometry family, and the GeoPackage geometry type of its table.
+FAMILIES: dict[str, str] = {
+    "points": "Point",
+    "multipoints": "MultiPoint",
+    "lines": "MultiLineString",
+    "polygons": "MultiPolygon",
+    "collections": "GeometryCollection",
+}
+#: Suffix of the non-spatial table that holds rows without geometry when a frame is split.
+NO_GEOMETRY = "no_geometry"
+_SINGLE = {"lines": "LineString", "polygons": "Polygon"}
+_FAMILY_OF_TYPE = {
+    "Point": "points", "MultiPoint": "multipoints", "LineString": "lines", "LinearRing": "lines",
+    "MultiLineString": "lines", "Polygon": "polygons", "MultiPolygon": "polygons",
+    "GeometryCollection": "collections",
+}
+
+
+def families(frame: gpd.GeoDataFrame) -> pd.Series:
+    """Return each row's geometry family (a key of :data:`FAMILIES`), "" for no or empty geometry."""
+    geoms = frame.geometry.values
+    kinds = pd.Series(np.asarray(shapely.get_type_id(geoms)), index=frame.index)
+    names = {0: "Point", 1: "LineString", 2: "LinearRing", 3: "Polygon", 4: "MultiPoint",
+             5: "MultiLineString", 6: "MultiPolygon", 7: "GeometryCollection"}
+    out = kinds.map(lambda k: _FAMILY_OF_TYPE.get(names.get(int(k), ""), ""))
+    empty = np.asarray(shapely.is_empty(geoms)) | np.asarray(shapely.is_missing(geoms))
+    out[empty] = ""
+    return out
+
+
+def split_family(table: str) -> tuple[str, str | None]:
+    """Return (base name, family or ``no_geometry``) of a table name, family None if unsuffixed."""
+    for suffix in (*FAMILIES, NO_GEOMETRY):
+        if table.endswith("_" + suffix):
+            return table[: -len(suffix) - 1], suffix
+    return table, None
+
+
+def _geometry_type(family: str, part: gpd.GeoDataFrame, exact: bool) -> str:
+    gtype = FAMILIES[family]
+    if exact and family in _SINGLE:
+        multi = shapely.get_num_geometries(part.geometry.values) > 1
+        types = set(part.geometry.geom_type.dropna())
+        if not multi.any() and not any(t.startswith("Multi") for t in types):
+            gtype = _SINGLE[family]
+    if part.geometry.has_z.any():
+        gtype += " Z"
+    return gtype
+
+
+def _write(path: Path, table: str, frame: pd.DataFrame, gtype: str | None, append: bool) -> None:
+    kwargs = {"append": True} if append else {"dataset_options": {"VERSION": GPKG_VERSION}}
+    if gtype is None:  # a non-spatial (attributes) table
+        frame = pd.DataFrame(frame.drop(columns=frame.geometry.name) if isinstance(frame, gpd.GeoDataFrame)
+                             else frame)
+        pyogrio.write_dataframe(frame, path, layer=table, driver="GPKG", use_arrow=True, **kwargs)
+        return
+    pyogrio.write_dataframe(frame, path, layer=table, driver="GPKG", geometry_type=gtype,
+                            promote_to_multi=gtype.startswith("Multi"), use_arrow=True, **kwargs)
+
+
+def write(frame: gpd.GeoDataFrame, path: str | Path, layer: str) -> list[str]:
+    """Write ``frame`` as typed table(s) named after ``layer`` (see module doc); return the table names."""
+    path = Path(path)
+    fam = families(frame)
+    present = [f for f in FAMILIES if (fam == f).any()]
+    if not present:
+        _write(path, layer, frame, None, False)
+        return [layer]
+    if len(present) == 1:  # one family: keep the name; rows without geometry stay, with NULL geometry
+        _write(path, layer, frame, _geometry_type(present[0], frame[fam != ""], exact=True), False)
+        return [layer]
+    tables = []
+    for family in present:
+        part = frame[fam == family]
+        table = f"{layer}_{family}"
+        _write(path, table, part, _geometry_type(family, part, exact=True), False)
+        tables.append(table)
+    if (fam == "").any():
+        tables.append(f"{layer}_{NO_GEOMETRY}")
+        _write(path, tables[-1], frame[fam == ""], None, False)
+    return tables
+
+
+def append(frame: gpd.GeoDataFrame, path: str | Path, layer: str) -> list[str]:
+    """Append a chunk to the suffixed typed tables of ``layer``; return the tables it went to."""
+    path = Path(path)
+    existing = {str(n) for n in pyogrio.list_layers(path)[:, 0]} if path.exists() else set()
+    fam = families(frame)
+    tables = []
+    for family in [*FAMILIES, ""]:
+        part = frame[fam == family]
+        if part.empty:
+            continue
+        table = f"{layer}_{family or NO_GEOMETRY}"
+        gtype = _geometry_type(family, part, exact=False) if family else None
+        _write(path, table, part, gtype, append=table in existing)
+        tables.append(table)
+    return tables
+
+
+def tables(path: str | Path, layer: str) -> list[str]:
+    """Return the tables of ``path`` that hold ``layer`` (itself or its suffixed family tables)."""
+    names = [str(n) for n in pyogrio.list_layers(path)[:, 0]]
+    return [n for n in names if n == layer or (split_family(n)[0] == layer and split_family(n)[1])]
+
+
+def read(path: str | Path, layer: str) -> gpd.GeoDataFrame:
+    """Read ``layer`` (one table, or its family tables put back together, in ``row_id`` order if any)."""
+    parts = []
+    crs = None
+    for table in tables(path, layer):
+        part = pyogrio.read_dataframe(path, layer=table, use_arrow=True)
+        if not isinstance(part, gpd.GeoDataFrame):
+            part = gpd.GeoDataFrame(part, geometry=gpd.GeoSeries([None] * len(part), index=part.index))
+        crs = crs or part.crs
+        parts.append(part)
+    if not parts:
+        raise KeyError(f"{Path(path).name} has no table {layer!r}")
+    # only rows without geometry: no table carries a CRS, and the toolkit stores EPSG:4326
+    frame = gpd.GeoDataFrame(pd.concat(parts, ignore_index=True), geometry="geometry", crs=crs or STORAGE_CRS)
+    if "row_id" in frame.columns:
+        frame = frame.sort_values("row_id", kind="stable").reset_index(drop=True)
+    return frame
