@@ -575,3 +575,173 @@ def test_docs_list_every_limit_with_its_default_and_env_var():
         assert row is not None, f"{name} missing from docs/limits.md"
         assert limits.env_name(name) in row and f"--limit {name}=N" in row
         assert f"{int(limit.default):,}" in row, f"{name}: default {limit.default} not in {row}"
+
+
+# --- the site check's readers and writers -----------------------------------------------------------------
+
+def _check(tmp_path: Path, path: Path, *args: str):
+    import pandas as pd
+
+    out = tmp_path / f"out_{path.stem}"
+    result = invoke("check", path, "--out", out, "--no-progress", *args)
+    assert result.exit_code == 0, result.output
+    return pd.read_csv(out / "results.csv", encoding="utf-8-sig", dtype={"row_id": int}), result
+
+
+row_shapes = st.lists(st.sampled_from(["ok", "extra", "short", "blank", "trailing"]), min_size=1, max_size=12)
+
+
+@given(row_shapes)
+@SLOW_EXAMPLES
+def test_every_physical_row_is_one_result_row(tmp_path_factory, shapes):
+    folder = tmp_path_factory.mktemp("rows")
+    lines, expected = ["名称,经度,纬度"], []
+    for i, shape in enumerate(shapes):
+        row = [f"项目{i}", f"{120.55 + i / 1000:.4f}", "31.25"]
+        if shape == "blank":
+            lines.append("")
+            continue
+        if shape == "extra":
+            row.append("多余")
+        elif shape == "short":
+            row = row[:2]
+        elif shape == "trailing":
+            row.append("")
+        lines.append(",".join(row))
+        expected.append((f"项目{i}", "malformed_row" if shape in ("extra", "short") else None, len(lines)))
+    if not expected:
+        return
+    path = folder / "rows.csv"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    results, _ = _check(folder, path)
+    assert list(results["row_id"]) == list(range(1, len(expected) + 1))
+    assert list(results["名称"]) == [name for name, _, _ in expected]
+    for (_, status, line), got, message in zip(expected, results["status"], results["message"]):
+        if status:
+            assert got == status and f"line {line} " in message
+        else:
+            assert got != "malformed_row"
+
+
+def test_trailing_delimiter_on_every_line(tmp_path):
+    path = tmp_path / "trailing.csv"
+    path.write_text("名称,经度,纬度,\n甲,120.60,31.25,\n乙,120.61,31.26,\n", encoding="utf-8")
+    results, _ = _check(tmp_path, path)
+    assert list(results["status"]) == ["ok", "ok"]
+
+
+def test_check_results_csv_is_formula_free_and_keeps_the_leading_space(tmp_path):
+    path = tmp_path / "payload.csv"
+    rows = ["名称,经度,纬度,备注"] + [f'"{p.replace(chr(34), chr(34) * 2)}",120.60,31.25," {p}"' for p in PAYLOADS[:4]]
+    path.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    out = tmp_path / "o"
+    assert invoke("check", path, "--out", out, "--no-progress").exit_code == 0
+    for row in csv.reader(io.StringIO((out / "results.csv").read_text(encoding="utf-8-sig"))):
+        for cell in row:
+            assert not cell.startswith(FORMULA_START) or _number(cell), cell
+    text = (out / "results.csv").read_text(encoding="utf-8-sig")
+    assert '" =HYPERLINK' in text  # a protecting space is not stripped by the reader
+
+
+def test_empty_geometries_are_invalid_geometry_rows(tmp_path):
+    import geopandas as gpd
+    import shapely
+    from shapely.geometry import Point, Polygon
+
+    path = tmp_path / "empty.geojson"
+    gpd.GeoDataFrame({"名称": ["a", "b", "c"]}, crs="EPSG:4326",
+                     geometry=[Point(120.6, 31.25), shapely.from_wkt("POINT EMPTY"), Polygon()]).to_file(path)
+    results, _ = _check(tmp_path, path)
+    assert list(results["status"]) == ["ok", "invalid_geometry", "invalid_geometry"]
+
+
+@pytest.mark.parametrize("prj", ["none", "lying 4326"])
+def test_projected_numbers_without_a_usable_crs_are_decided_from_the_numbers(tmp_path, prj):
+    import geopandas as gpd
+    from shapely.geometry import Point
+
+    frame = gpd.GeoDataFrame({"名称": ["a"]}, geometry=[Point(520000, 3458000)], crs="EPSG:4549")
+    path = tmp_path / "sites.shp"
+    if prj == "none":
+        frame.to_file(path)
+        path.with_suffix(".prj").unlink()
+    else:
+        frame.set_crs("EPSG:4326", allow_override=True).to_file(path)
+    results, _ = _check(tmp_path, path)
+    assert results["status"].iloc[0] in ("ok", "in_taihu_water", "outside_district")
+    assert abs(results["wgs84_lon"].iloc[0] - 120.2) < 0.5
+
+
+def test_globe_polygon_and_degrees_declared_as_3857(tmp_path):
+    import geopandas as gpd
+    from shapely.geometry import Point, Polygon
+
+    globe = tmp_path / "globe.geojson"
+    gpd.GeoDataFrame({"名称": ["g"]}, crs="EPSG:4326",
+                     geometry=[Polygon([(-180, -90), (180, -90), (180, 90), (-180, 90)])]).to_file(globe)
+    results, _ = _check(tmp_path, globe)
+    assert results["status"].iloc[0] == "invalid_geometry" and "200" in results["message"].iloc[0]
+    degrees = tmp_path / "deg.csv"
+    degrees.write_text("名称,x,y\n甲,120.6,31.25\n", encoding="utf-8")
+    _, result = _check(tmp_path, degrees, "--crs", "EPSG:3857")
+    assert "--crs wgs84" in result.output
+
+
+def test_excel_booleans_formulas_and_traditional_headers(tmp_path):
+    import openpyxl
+
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.append(["名稱", "經度", "緯度"])
+    sheet.append(["甲", 120.6, 31.25])
+    sheet.append(["乙", True, False])
+    sheet.append(["丙", "=120+0.6", 31.25])
+    path = tmp_path / "book.xlsx"
+    book.save(path)
+    results, _ = _check(tmp_path, path)
+    assert list(results["status"]) == ["ok", "invalid_coordinates", "invalid_coordinates"]
+    assert "TRUE/FALSE" in results["message"].iloc[1] and "公式无缓存值" in results["message"].iloc[2]
+
+
+def test_check_xlsx_bomb_refused_before_inflating(tmp_path):
+    bomb = tmp_path / "bomb.xlsx"
+    _xlsx_bomb(bomb, 64 << 20)
+    start = time.perf_counter()
+    refused(invoke("check", bomb, "--out", tmp_path / "o"), "bomb.xlsx", "max_compression_ratio")
+    assert time.perf_counter() - start < 5 and not (tmp_path / "o").exists()
+
+
+@pytest.mark.parametrize("args, named", [
+    (["--buffer-m", "inf"], "--buffer-m"), (["--buffer-m", "1e9"], "--buffer-m"), (["--buffer-m", "-3"], "--buffer-m"),
+    (["--encoding", "nope"], "--encoding"), (["--crs", "EPSG:2385"], "EPSG:2385"), (["--crs", "EPSG:4978"], "EPSG:4978"),
+    (["--partitions", "0", "--engine", "dask"], "--partitions"),
+])
+def test_check_options_refused_before_reading(tmp_path, args, named):
+    sample = ROOT / "data" / "samples" / "projects.csv"
+    result = invoke("check", sample, "--out", tmp_path / "o", *args)
+    assert result.exit_code == 2 and named in result.output and "Traceback" not in result.output
+    assert not (tmp_path / "o").exists()
+
+
+@pytest.mark.parametrize("which", ["empty", "a file", "under a file", "proc"])
+def test_check_out_refused_up_front(tmp_path, which):
+    sample = ROOT / "data" / "samples" / "projects.csv"
+    refused(invoke("check", sample, "--out", _bad_outs(tmp_path)[which]), "--out")
+
+
+def test_check_output_replaced_all_or_nothing(tmp_path):
+    if shutil.which("chattr") is None:
+        pytest.skip("chattr not available")
+    sample = ROOT / "data" / "samples" / "projects.csv"
+    out = tmp_path / "o"
+    assert invoke("check", sample, "--out", out, "--no-progress").exit_code == 0
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+    if subprocess.run(["chattr", "+i", str(out / "results.xlsx")], capture_output=True).returncode != 0:
+        pytest.skip("cannot make a file immutable here")
+    try:
+        result = invoke("check", sample, "--out", out, "--no-progress", "--buffer-m", "50")
+    finally:
+        subprocess.run(["chattr", "-i", str(out / "results.xlsx")], check=True)
+    refused(result, "results.xlsx")
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before
+    assert not list(tmp_path.glob(".o.tmp-*"))

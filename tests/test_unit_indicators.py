@@ -292,3 +292,26 @@ def test_a_bad_dictionary_row_is_named(tmp_path, monkeypatch, field, value, mess
     finally:
         monkeypatch.undo()
         units._dictionary.cache_clear()
+
+
+def test_policy_coverage_of_dongshan_by_hand(towns_table):
+    town = _town(DONGSHAN).geometry.iloc[0]
+    policy = layers.policy_areas().to_crs(ANALYSIS_CRS)
+    band = policy[policy["kind"] == "shore_band"].geometry.union_all()
+    share = town.intersection(band).area / town.area * 100
+    assert 50 < share < 100
+    assert towns_table.at[DONGSHAN, "policy_shore_band"] == pytest.approx(share, abs=0.01)
+    # 东山 lies in the 太湖生态岛 (eco_zone); 长桥 in no ecological policy area
+    assert towns_table.at[DONGSHAN, "policy_eco_zone"] == pytest.approx(100, abs=0.5)
+    assert towns_table.at[CHANGQIAO, "policy_eco_zone"] == 0
+
+
+def test_policy_areas_without_a_location_cover_nothing():
+    policy = layers.policy_areas()
+    unknown = policy[~policy["drawn"]]
+    assert len(unknown) > 0 and unknown.geometry.isna().all()
+    columns = indicator_columns("town").query("layer == 'policy_areas'")
+    assert len(columns) >= 8
+    table = town_indicators()
+    assert table[list(columns["column"])].notna().all().all()
+    assert ((table[list(columns["column"])] >= 0) & (table[list(columns["column"])] <= 100)).all().all()

@@ -111,6 +111,8 @@ def prepare_chunk(sites: gpd.GeoDataFrame, info: InputInfo, buffer_m: float | No
     n = len(sites)
     geoms = np.asarray(sites.geometry.values.to_numpy(), dtype=object)
     has_geom = ~pd.isna(geoms)
+    has_geom[has_geom] = ~shapely.is_empty(geoms[has_geom])  # POINT EMPTY has no x/y
+    geoms = np.where(has_geom, geoms, None)
     kind = geometry_kind(geoms)
     geoms = _highest_dimension(geoms, kind)
     is_point = kind == "point"

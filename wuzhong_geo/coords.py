@@ -278,6 +278,11 @@ def parse_coordinate(values: pd.Series) -> tuple[pd.Series, pd.Series, pd.Series
         numeric.loc[value.index] = value
         is_dms.loc[value.index] = ok
         problem.loc[value.index[~ok.to_numpy()]] = "无法解析：" + raw[~ok].str.slice(0, 40)
+    if values.dtype == object:
+        # Excel TRUE/FALSE cells arrive as bools, which to_numeric reads as 1 and 0
+        logical = values.map(lambda v: isinstance(v, (bool, np.bool_))).to_numpy(dtype=bool)
+        numeric[logical] = np.nan
+        problem[logical] = "是逻辑值（TRUE/FALSE），不是坐标"
     return numeric, is_dms, problem
 
 

@@ -29,9 +29,14 @@ def safe_cell(value: object) -> object:
 
 def _risky(values: pd.Series) -> pd.Series:
     text = values.astype("string")
-    starts = text.str.startswith(FORMULA_START).fillna(False)
-    numeric = text.str.fullmatch(_NUMBER.pattern).fillna(False)
-    return starts & ~numeric & values.map(lambda v: isinstance(v, str)).astype(bool)
+    starts = text.str.startswith(FORMULA_START).fillna(False).astype(bool)
+    if not starts.any():
+        return starts
+    numeric = text.str.fullmatch(_NUMBER.pattern).fillna(False).astype(bool)
+    risky = starts & ~numeric
+    if values.dtype == object:  # only real text: a number in an object column is not a formula
+        risky &= values.map(lambda v: isinstance(v, str)).astype(bool)
+    return risky
 
 
 def safe_frame(frame: pd.DataFrame) -> pd.DataFrame:

@@ -131,7 +131,7 @@ def _compose(k: pd.DataFrame) -> np.ndarray:
     where_msg[outside] = "不在吴中区范围内（距区界约 " + edge_km[outside] + " 公里）"
     msg = where_msg.copy()
     pre = s("pre").to_numpy(dtype=object)
-    bad = np.isin(final, ["invalid_coordinates", "invalid_geometry"])
+    bad = np.isin(final, ["invalid_coordinates", "invalid_geometry", "malformed_row"])
     msg[bad] = pre[bad]
     repaired = (final == "invalid_geometry") & (where_msg != "")
     msg[repaired] = msg[repaired] + "。修复后" + where_msg[repaired]

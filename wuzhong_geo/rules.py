@@ -31,6 +31,7 @@ SITE_STATUSES = (
     "in_taihu_water",
     "invalid_coordinates",
     "invalid_geometry",
+    "malformed_row",
 )
 StatusName = Literal[SITE_STATUSES]  # type: ignore[valid-type]
 ZoneName = Literal[tuple(ZONES)]  # type: ignore[valid-type]

@@ -55,6 +55,7 @@ SITE_STATUS_COLOURS = {
     "in_taihu_water": "#2c7fb8",
     "invalid_coordinates": "#d73027",
     "invalid_geometry": "#d73027",
+    "malformed_row": "#d73027",
 }
 WATER = "#cfe8f3"
 WATER_EDGE = "#6baed6"
@@ -169,13 +170,14 @@ SITE_STATUS_LABELS: dict[str, tuple[str, str]] = {
     "in_taihu_water": ("位于太湖水域", "In Taihu waters"),
     "invalid_coordinates": ("坐标无效", "Invalid coordinates"),
     "invalid_geometry": ("几何无效", "Invalid geometry"),
+    "malformed_row": ("行格式错误", "Malformed row (field count)"),
 }
 #: Site-check result columns: name -> (Chinese header, English description); see wuzhong_geo.columns.
 CHECK_COLUMN_LABELS: dict[str, tuple[str, str]] = {
     "row_id": ("行号", "Input row number (1 = first data row)"),
     "status": (
         "状态",
-        "ok / outside_district / in_taihu_water / invalid_coordinates / invalid_geometry",
+        "ok / outside_district / in_taihu_water / invalid_coordinates / invalid_geometry / malformed_row",
     ),
     "message": ("说明", "What the status means for this row, in Chinese"),
     "code": ("镇街代码", "9-digit NBS code of the town (main town for polygons/lines)"),

@@ -7,7 +7,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from wuzhong_geo.cli.app import BoundariesOption, app, apply_options, fail
+from wuzhong_geo.cli.app import OUT_PATH, BoundariesOption, app, apply_options, check_out, fail, number
 from wuzhong_geo.errors import InputError
 
 
@@ -18,7 +18,8 @@ def check_command(
         help="项目清单：CSV（UTF-8/GBK）、XLSX、GeoJSON、GPKG、Shapefile（.shp/.zip）或界址点坐标 TXT。"
              " Project list: CSV, XLSX, GeoJSON, GPKG, Shapefile or parcel coordinate TXT.")],
     out: Annotated[Path, typer.Option(
-        "--out", help="输出目录（results.csv/.parquet/.gpkg/.xlsx、summary.json、report.html）。 Output folder.")],
+        "--out", parser=OUT_PATH,
+        help="输出目录（results.csv/.parquet/.gpkg/.xlsx、summary.json、report.html）。 Output folder.")],
     crs: Annotated[Optional[str], typer.Option(
         "--crs", help="坐标系：wgs84 | cgcs2000 | gcj02（高德）| bd09（百度）| EPSG:n；默认按数值判断。"
                       " Coordinate flavour; default: decided from the numbers.")] = None,
@@ -30,7 +31,8 @@ def check_command(
     town_col: Annotated[Optional[str], typer.Option(
         "--town-col", help="填报的所在镇（街道）列，与坐标位置比对。 Town column compared with the location.")] = None,
     buffer_m: Annotated[Optional[float], typer.Option(
-        "--buffer-m", help="点位缓冲半径（米），按面统计各功能区面积。 Buffer points by N metres.")] = None,
+        "--buffer-m", help="点位缓冲半径（米），按面统计各功能区面积。 Buffer points by N metres.",
+        callback=number("--buffer-m", limit="max_buffer_m"))] = None,
     rules: Annotated[Optional[Path], typer.Option(
         "--rules", help="规则矩阵 YAML（默认 data/plan/site_rules.yaml）。 Rule matrix YAML.", dir_okay=False)] = None,
     encoding: Annotated[Optional[str], typer.Option(
@@ -50,16 +52,30 @@ def check_command(
         "--scheduler", help="Dask 调度器地址（默认启动本机两进程集群）。 Dask scheduler address "
                             "(default: a local cluster of two workers).")] = None,
     partitions: Annotated[Optional[int], typer.Option(
-        "--partitions", help="Dask 分区数（默认按文件或 64 MB）。 Number of Dask partitions.")] = None,
+        "--partitions", min=1, max=100_000, help="Dask 分区数（默认按文件或 64 MB）。 Number of Dask partitions.")]
+    = None,
     boundaries: BoundariesOption = None,
 ) -> None:
     """核查项目选址：所在镇街、功能区、片区、最近规划设施、距太湖湖岸与规则提示。 Check project sites against the plan."""
-    apply_options(boundaries)
-    from wuzhong_geo import pipeline
-
     if engine not in ("memory", "dask") or (engine == "memory" and (scheduler or partitions)):
         fail("--engine 须为 memory 或 dask；--scheduler/--partitions 仅用于 --engine dask / "
              "--engine must be memory or dask; --scheduler and --partitions need --engine dask")
+    # every option is checked before any work: nothing is read or written for a bad one
+    check_out(out)
+    from wuzhong_geo import coords, textio
+
+    try:
+        if crs is not None:
+            coords.parse_crs(crs)
+        if encoding is not None:
+            textio.check_encoding(encoding)
+    except InputError as exc:
+        fail(f"--crs/--encoding: {exc}")
+    if not input_path.exists():
+        fail(f"{input_path}: 找不到输入文件 / input file not found")
+    apply_options(boundaries)
+    from wuzhong_geo import pipeline
+
     try:
         if engine == "dask":
             from wuzhong_geo.check_dask import check_dask
@@ -75,7 +91,7 @@ def check_command(
                 category_col=category_col, town_col=town_col, buffer_m=buffer_m, rules=rules, encoding=encoding,
                 sheet=sheet, layer=layer, formats=formats,
             )
-    except InputError as exc:
+    except (InputError, OSError) as exc:
         fail(str(exc))
         return
     status = "，".join(f"{k} {v}" for k, v in summary["counts"]["status"].items())
@@ -84,3 +100,6 @@ def check_command(
                f"提示 note {levels.get('note', 0)}")
     for name in summary["outputs"]:
         typer.echo(str(out / name))
+    for note in summary.get("input", {}).get("notes", []):
+        if "/" in note and "rerun" in note:  # hints that change the result, not informational notes
+            typer.echo(f"注意 / note: {note}", err=True)

@@ -33,7 +33,7 @@ UNIT_KINDS: dict[str, tuple[str, str]] = {
 DICTIONARY_COLUMNS = ["column", "name_zh", "name_en", "unit", "measure", "layer", "filter", "param",
                       "applies_to", "definition_zh", "definition_en", "basis", "qgis_style"]
 #: Layers the dictionary may measure (``layer`` column), besides ``towns``.
-LAYERS_MEASURED = ("infrastructure", "places", "functional_zones")
+LAYERS_MEASURED = ("infrastructure", "places", "functional_zones", "policy_areas")
 #: Columns of :func:`infrastructure_detail`.
 DETAIL_COLUMNS = ["code", "name", "kind", "kind_zh", "status", "status_zh", "in_plan", "features", "km"]
 

@@ -118,9 +118,17 @@ CRS_NAMES = (
 
 
 
+#: Traditional characters of the header words above (Big5 files from Hong Kong/Taiwan tools: 經度/緯度).
+HEADER_FIXES = str.maketrans({
+    "經": "经", "緯": "纬", "東": "东", "標": "标", "係": "系", "統": "统", "稱": "称", "項": "项",
+    "類": "类", "別": "别", "鎮": "镇", "區": "区", "屬": "属", "圖": "图", "幾": "几", "點": "点",
+    "號": "号", "碼": "码", "塊": "块", "編": "编", "來": "来", "業": "业", "設": "设", "單": "单",
+})
+
+
 def column_key(name: object) -> str:
     """A column name reduced for comparison (NFKC, lower case, no spaces or bracketed units)."""
-    text = unicodedata.normalize("NFKC", str(name)).strip().lower()
+    text = unicodedata.normalize("NFKC", str(name)).translate(HEADER_FIXES).strip().lower()
     text = re.sub(r"[\(\[【（].*?[\)\]】）]", "", text)
     return re.sub(r"[\s_\-./]+", "", text)
 

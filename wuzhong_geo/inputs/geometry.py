@@ -5,6 +5,7 @@ from __future__ import annotations
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import pyproj
 import shapely
 
 from wuzhong_geo import coords
@@ -21,6 +22,9 @@ def reproject_vector(
     bounds = shapely.bounds(geoms[finite]) if finite.any() else np.zeros((0, 4))
     projected_numbers = bool(bounds.size) and bool(np.nanmax(np.abs(bounds)) > 1000)
     declared = frame.crs
+    chosen = pyproj.CRS.from_user_input(spec.crs) if spec is not None and spec.kind == "epsg" else declared
+    if chosen is not None and chosen.is_projected and bounds.size and not projected_numbers:
+        degrees_hint(info, chosen.to_string())
     if spec is not None and spec.kind in ("gcj02", "bd09"):
         fn = coords.gcj02_to_wgs84 if spec.kind == "gcj02" else coords.bd09_to_wgs84
         if declared is not None and not declared.is_geographic:
@@ -58,7 +62,7 @@ def reproject_vector(
             )
             info.notes.append("几何坐标 X/Y 顺序为 北/东，已交换")
             east = north
-        crs = coords.gk_crs_for_easting(np.array([np.nanmedian(east)]))[0]
+        crs = str(coords.gk_crs_for_easting(np.array([np.nanmedian(east)]))[0])  # numpy.str_ confuses pyproj
         if declared is not None and declared.is_geographic:
             info.notes.append(
                 f"文件声明 {declared.to_string()}，但坐标是米制数值：按 CGCS2000 高斯-克吕格 {crs} 读取"
@@ -77,6 +81,18 @@ def reproject_vector(
     return frame.to_crs(STORAGE_CRS)
 
 
+def degrees_hint(info: InputInfo, crs: str) -> None:
+    """Note that numbers in the lon/lat range were declared as a projected CRS (metres): likely wrong."""
+    note = (f"坐标声明为投影坐标系 {crs}（单位：米），但数值都在经纬度范围内，结果多半落在区外；"
+            "若其实是经纬度，请用 --crs wgs84（或 gcj02/bd09）重新核查 / coordinates declared as "
+            f"{crs} (metres) look like degrees; if they are lon/lat, rerun with --crs wgs84")
+    if note not in info.notes:
+        info.notes.append(note)
+
+
+#: A site wider or taller than this (degrees, ~200 km) is not a project site but a wrong CRS or a stray shape.
+MAX_SITE_EXTENT_DEG = 2.0
+
 _REASONS = {
     "Self-intersection": "边界自相交",
     "Ring Self-intersection": "环自相交",
@@ -89,6 +105,14 @@ _REASONS = {
     "Nested holes": "内环嵌套",
     "Ring is not closed": "环未闭合",
 }
+
+
+def reason_zh(reason: str) -> str:
+    """GEOS's English validity reason in Chinese (longest matching prefix; the English kept after it if unknown)."""
+    for key in sorted(_REASONS, key=len, reverse=True):
+        if reason.startswith(key):
+            return _REASONS[key]
+    return f"其他几何错误（{reason}）" if reason else "几何无效"
 
 
 def finish_geometries(frame: gpd.GeoDataFrame, info: InputInfo) -> gpd.GeoDataFrame:
@@ -111,7 +135,15 @@ def finish_geometries(frame: gpd.GeoDataFrame, info: InputInfo) -> gpd.GeoDataFr
     sel = out_of_range & frame["_status"].isna().to_numpy()
     frame.loc[sel, "_status"] = "invalid_coordinates"
     frame.loc[sel, "_message"] = "坐标超出经纬度范围（坐标系是否正确？）"
-    geoms = np.where(out_of_range, None, geoms)
+    with np.errstate(invalid="ignore"):
+        huge = ~empty & ~out_of_range & (
+            (bounds[:, 2] - bounds[:, 0] > MAX_SITE_EXTENT_DEG) | (bounds[:, 3] - bounds[:, 1] > MAX_SITE_EXTENT_DEG)
+        )
+    sel = huge & frame["_status"].isna().to_numpy()
+    frame.loc[sel, "_status"] = "invalid_geometry"
+    frame.loc[sel, "_message"] = (f"几何范围超过 {MAX_SITE_EXTENT_DEG:g}°（约 200 公里），不是一个项目选址（坐标系是否正确？"
+                                  "是否误含整幅图框？）")
+    geoms = np.where(out_of_range | empty | huge, None, geoms)  # no usable place: no geometry  # an empty geometry has no place: no geometry
     valid = shapely.is_valid(geoms)
     invalid = ~empty & ~out_of_range & ~valid
     if invalid.any():
@@ -123,7 +155,7 @@ def finish_geometries(frame: gpd.GeoDataFrame, info: InputInfo) -> gpd.GeoDataFr
             + ", "
             + pd.to_numeric(xy[1], errors="coerce").round(6).astype("string")
         )
-        zh = kind.map(_REASONS).fillna(kind)
+        zh = kind.fillna("").map(reason_zh)
         text = "几何无效：" + zh + np.where(where.notna(), "（位置 " + where.fillna("") + "）", "")
         text = text.astype(str)
         text = text + "；以下分析基于自动修复后的图形，请核对红线"

@@ -6,6 +6,9 @@ Coordinates come from longitude/latitude columns, one "lon,lat" column or WKT, f
 
 from __future__ import annotations
 
+import csv
+import re
+import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,8 +17,9 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
+from pandas._libs.parsers import STR_NA_VALUES
 
-from wuzhong_geo import coords
+from wuzhong_geo import coords, limits
 from wuzhong_geo.errors import InputError
 from wuzhong_geo.inputs import parcels
 from wuzhong_geo.inputs.detect import (
@@ -34,7 +38,7 @@ from wuzhong_geo.inputs.detect import (
     is_header,
     sniff_delimiter,
 )
-from wuzhong_geo.inputs.geometry import finish_geometries, reproject_vector
+from wuzhong_geo.inputs.geometry import degrees_hint, finish_geometries, reproject_vector
 from wuzhong_geo.inputs.sites import InputInfo, SiteReader, renames, slices, whole_frame_reader
 from wuzhong_geo.settings import STORAGE_CRS
 from wuzhong_geo.textio import detect_encoding
@@ -88,22 +92,86 @@ def open_text(path: Path, spec, encoding: str | None, explicit: dict) -> SiteRea
     lines = head.splitlines()
     sep = sniff_delimiter(lines[:30])
     skip = header_row(lines[:30], sep, explicit)
-    # every cell as text: DMS strings, leading zeros and codes stay as typed
-    options = dict(sep=sep, encoding=codec, dtype=str, skiprows=skip, skipinitialspace=True,
-                   engine="c", on_bad_lines="warn")
-    try:
-        first = pd.read_csv(path, nrows=1000, **options)
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
-        raise InputError(f"{path.name}: 无法按表格读取 / cannot read as a table: {exc}") from None
+    header = _header(path, codec, sep, skip)
+    limits.check("max_columns", len(header), f"{path.name} 第 {skip + 1} 行 / line {skip + 1}")
     info = InputInfo(source=path.name, format="csv", encoding=codec)
     if skip:
         info.notes.append(f"跳过表头上方 {skip} 行标题")
 
     def chunks(size: int) -> Iterator[pd.DataFrame]:
-        yield from pd.read_csv(path, chunksize=size, **options)
+        yield from _records(path, codec, sep, skip, header, size)
 
+    first = next(chunks(1000))
     rows = _count_rows(path, skip)
-    return table_reader(chunks, first.head(0), rows, spec, info, explicit, first=first)
+    limits.check("max_rows", rows, path.name)
+    return table_reader(chunks, first.head(0).drop(columns=MALFORMED), rows, spec, info, explicit,
+                        first=first.drop(columns=MALFORMED))
+
+
+#: Cells read as missing, as pandas does (``NA``, ``NULL``, ``#N/A``, ``nan``, …).
+_NA_TEXT = frozenset(STR_NA_VALUES)
+#: Internal column of text rows whose field count does not match the header (the reason, or "").
+MALFORMED = "_malformed"
+
+
+def _header(path: Path, codec: str, sep: str, skip: int) -> list[str]:
+    with open(path, encoding=codec, newline="") as f:
+        for _ in range(skip):
+            f.readline()
+        header = next(csv.reader(f, delimiter=sep), [])
+    while header and not header[-1].strip():  # "a,b,c," — a trailing delimiter names no column
+        header.pop()
+    if not header:
+        raise InputError(f"{path.name}: 第 {skip + 1} 行表头为空 / the header line {skip + 1} is empty")
+    return dedupe([h.strip() or f"列{i + 1}" for i, h in enumerate(header)])
+
+
+def _records(path: Path, codec: str, sep: str, skip: int, header: list[str], size: int
+             ) -> Iterator[pd.DataFrame]:
+    """Every physical record of a delimited file, in order, as text cells (never skipped).
+
+    A record with more or fewer fields than the header is kept, padded or cut to the header, and
+    marked in :data:`MALFORMED` with its line number; trailing empty fields ("a,b,") are dropped
+    first, so files whose every line ends with a delimiter read normally. Cells keep their
+    leading spaces (a space protects a formula-like cell); blank lines are not records.
+    """
+    n = len(header)
+    with open(path, encoding=codec, newline="") as f:
+        for _ in range(skip):
+            f.readline()
+        reader = csv.reader(f, delimiter=sep)
+        next(reader, None)
+        rows: list[list[str]] = []
+        bad: list[str] = []
+        last_line = skip + 1
+        for record in reader:
+            start, last_line = last_line + 1, reader.line_num + skip
+            if not record or (len(record) == 1 and not record[0].strip()):
+                continue
+            count = len(record)
+            while len(record) > n and not record[-1].strip():
+                record.pop()
+            if len(record) == n:
+                bad.append("")
+            else:
+                bad.append(f"第 {start} 行有 {count} 个字段，表头有 {n} 个（分隔符或引号有误？）/ "
+                           f"line {start} has {count} fields, the header {n}")
+                record = (record + [""] * n)[:n]
+            rows.append(record)
+            if len(rows) >= size:
+                yield _frame(rows, header, bad)
+                rows, bad = [], []
+        if rows or not bad:
+            yield _frame(rows, header, bad)
+
+
+def _frame(rows: list[list[str]], header: list[str], bad: list[str]) -> pd.DataFrame:
+    frame = pd.DataFrame(rows, columns=header, dtype=object)
+    for col in frame.columns:
+        values = frame[col]
+        frame[col] = values.where(~values.isin(_NA_TEXT), np.nan)
+    frame[MALFORMED] = bad
+    return frame
 
 
 def _count_rows(path: Path, skip: int) -> int:
@@ -116,12 +184,13 @@ def _count_rows(path: Path, skip: int) -> int:
 
 def open_excel(path: Path, spec, sheet, explicit: dict) -> SiteReader:
     """Open an XLSX sheet (the first with data unless ``sheet``), skipping title rows."""
+    limits.check_xlsx(path)  # zip bombs and absurd sheet sizes are refused before openpyxl inflates them
     try:
         book = pd.ExcelFile(path, engine="openpyxl")
     except Exception as exc:  # noqa: BLE001 - zipfile.BadZipFile, openpyxl errors, …
         raise InputError(
-            f"{path.name}: 无法读取 Excel 文件 / cannot read the Excel file ({exc}); "
-            "旧版 .xls 请另存为 .xlsx"
+            f"{path.name}: 无法读取 Excel 文件（{type(exc).__name__}），旧版 .xls 请另存为 .xlsx / cannot read "
+            "the Excel file; save old .xls workbooks as .xlsx"
         ) from None
     names = book.sheet_names
     if sheet is not None:
@@ -140,6 +209,7 @@ def open_excel(path: Path, spec, sheet, explicit: dict) -> SiteReader:
         if chosen is None:
             raise InputError(f"{path.name}: 所有工作表都是空的 / every sheet is empty")
     raw = pd.read_excel(book, sheet_name=chosen, header=None, dtype=object)
+    raw = _show_uncached_formulas(path, chosen if isinstance(chosen, str) else names[chosen], raw)
     raw = raw.dropna(how="all").dropna(axis=1, how="all")
     if raw.empty:
         raise InputError(
@@ -174,6 +244,46 @@ def open_excel(path: Path, spec, sheet, explicit: dict) -> SiteReader:
     )
 
 
+
+
+def _has_formulas(path: Path) -> bool:
+    """Whether any worksheet holds a formula (``<f>`` element): streams the XML, stores nothing."""
+    with zipfile.ZipFile(path) as z:
+        for name in z.namelist():
+            if name.startswith("xl/worksheets/") and name.endswith(".xml"):
+                with z.open(name) as f:
+                    tail = b""
+                    for block in iter(lambda: f.read(1 << 20), b""):
+                        if re.search(rb"<(?:\w+:)?f[ >/]", tail + block):
+                            return True
+                        tail = block[-8:]
+    return False
+
+
+def _show_uncached_formulas(path: Path, sheet: str, raw: pd.DataFrame) -> pd.DataFrame:
+    """Put the formula text into cells whose formula has no saved result (read as empty otherwise).
+
+    A workbook written by a script, or never opened in Excel, keeps formulas without results; the
+    check then reports ``公式无缓存值：=…`` for the row instead of a silent empty cell.
+    """
+    if not _has_formulas(path):
+        return raw
+    import openpyxl
+
+    book = openpyxl.load_workbook(path, read_only=True, data_only=False)
+    try:
+        found = [(c.row - 1, c.column - 1, c.value) for row in book[sheet].iter_rows() for c in row
+                 if isinstance(c.value, str) and c.value.startswith("=")]
+    finally:
+        book.close()
+    if not found:
+        return raw
+    raw = raw.reindex(index=range(max(len(raw), max(r for r, _, _ in found) + 1)),
+                      columns=range(max(len(raw.columns), max(c for _, c, _ in found) + 1)))
+    for r, c, formula in found:
+        if pd.isna(raw.iat[r, c]):
+            raw.iat[r, c] = f"公式无缓存值：{formula[:60]}"
+    return raw
 
 
 def _resolve_columns(
@@ -282,6 +392,10 @@ def _table_sites(frame: pd.DataFrame, plan: _TablePlan, info: InputInfo) -> gpd.
     n = len(frame)
     status = np.full(n, None, dtype=object)
     message = np.full(n, "", dtype=object)
+    if MALFORMED in frame.columns:
+        reason = frame.pop(MALFORMED).to_numpy(dtype=object)
+        status[reason != ""] = "malformed_row"
+        message[reason != ""] = reason[reason != ""]
     notes = np.full(n, "", dtype=object)
     swapped = np.zeros(n, dtype=bool)
     dms = np.zeros(n, dtype=bool)
@@ -289,8 +403,10 @@ def _table_sites(frame: pd.DataFrame, plan: _TablePlan, info: InputInfo) -> gpd.
     if plan.wkt_col:
         text = frame[plan.wkt_col].astype("string").fillna("")
         geoms = shapely.from_wkt(text.to_numpy(dtype=object), on_invalid="ignore")
-        missing = text.str.strip().eq("").to_numpy()
-        bad = pd.isna(geoms) & ~missing
+        open_ = status == None  # noqa: E711 (element-wise on an object array)
+        geoms[~open_] = None
+        missing = text.str.strip().eq("").to_numpy() & open_
+        bad = pd.isna(geoms) & ~missing & open_
         status[missing | bad] = "invalid_geometry"
         message[missing] = f"{plan.wkt_col} 为空"
         message[bad] = f"{plan.wkt_col} 不是有效的 WKT"
@@ -318,6 +434,11 @@ def _table_sites(frame: pd.DataFrame, plan: _TablePlan, info: InputInfo) -> gpd.
         problem = np.full(n, "", dtype=object)
         groups = _crs_groups(frame, plan, status, message)
         for spec, sel in groups:
+            if spec is not None and spec.kind == "epsg" and spec.geographic is False and sel.any():
+                with np.errstate(invalid="ignore"):
+                    if (np.nanmedian(np.abs(a.to_numpy()[sel])) <= 180
+                            and np.nanmedian(np.abs(b.to_numpy()[sel])) <= 90):
+                        degrees_hint(info, spec.crs)
             conv = coords.to_wgs84(a.to_numpy()[sel], b.to_numpy()[sel], spec)
             lon[sel], lat[sel] = conv.lon, conv.lat
             swapped[sel] = conv.swapped

@@ -10,9 +10,11 @@ import numpy as np
 import pandas as pd
 import pyogrio
 
+from wuzhong_geo import limits
 from wuzhong_geo.errors import InputError
 from wuzhong_geo.inputs.geometry import finish_geometries, reproject_vector
 from wuzhong_geo.inputs.sites import InputInfo, SiteReader, whole_frame_reader
+from wuzhong_geo.vector import short_reason
 
 #: File suffixes read as vector data.
 VECTOR_SUFFIXES = {".geojson", ".json", ".gpkg", ".shp", ".zip", ".fgb", ".kml", ".parquet"}
@@ -61,12 +63,15 @@ def open_vector(
     path: Path, spec, layer: str | None, encoding: str | None, explicit: dict
 ) -> SiteReader:
     """Open a vector file (or zipped Shapefile) layer as sites in EPSG:4326."""
+    if path.suffix.lower() == ".zip":
+        limits.check_zip(path)
     source = _zip_member(path) if path.suffix.lower() == ".zip" else path
     try:
         layers = pyogrio.list_layers(source)
     except Exception as exc:  # noqa: BLE001 - pyogrio.errors.DataSourceError and friends
         raise InputError(
-            f"{path.name}: 无法作为矢量文件读取 / cannot read as a vector file ({exc})"
+            f"{path.name}: 无法作为矢量文件读取（{short_reason(exc)}），请重新导出为 .gpkg/.geojson/.shp / "
+            "cannot read as a vector file; export it again"
         ) from None
     if len(layers) == 0:
         raise InputError(f"{path.name}: 没有图层 / no layers")
@@ -94,7 +99,7 @@ def open_vector(
                     info.encoding = "GB18030"
                     info.notes.append("属性表（DBF）没有 .cpg 编码说明，按 GBK/GB18030 读取")
     except Exception as exc:  # noqa: BLE001 - any reader failure is an unreadable file
-        raise InputError(f"{path.name}: 无法读取 / cannot read ({exc})") from None
+        raise InputError(f"{path.name}: 无法读取（{short_reason(exc)}）/ cannot read it; export it again") from None
     if frame.empty:
         raise InputError(
             f"{path.name}: 图层 {chosen!r} 没有要素 / layer {chosen!r} has no features"
