@@ -52,6 +52,12 @@ CORE = (
     Column("taihu_share", "float"),
     Column("taihu_shore_m", "float"),
     Column("district_distance_m", "float"),
+    Column("town_boundary_distance_m", "float"),
+    Column("town_confidence"),
+    Column("town_alternative"),
+    Column("zone_line_distance_m", "float"),
+    Column("zone_confidence"),
+    Column("zone_alternative"),
 )
 TAIL = (
     Column("rule_category"),

@@ -243,3 +243,22 @@ def _overlay(
         }
     )
     return gpd.GeoDataFrame(table, geometry=to_storage(pieces), crs=STORAGE_CRS)
+
+
+def _uncertainty(chunk: Chunk, ctx: CheckContext) -> pd.DataFrame:
+    """How far each site's representative point is from a schematic town / zone line, and how sure."""
+    from wuzhong_geo import uncertainty
+    from wuzhong_geo.coords import transformer
+    from wuzhong_geo.settings import ANALYSIS_CRS, STORAGE_CRS
+
+    x, y = transformer(STORAGE_CRS, ANALYSIS_CRS).transform(chunk.lon, chunk.lat)
+    out = chunk.out
+    status = pd.Series(chunk.status, dtype=object)
+    found = uncertainty.assess_points(
+        x, y, out["code"].to_numpy(dtype=object), out["functional_zone"].to_numpy(dtype=object),
+        outside=(status == "outside_district").to_numpy())
+    found.index = chunk.index
+    return found
+
+
+COLUMN_STEPS.append(_uncertainty)

@@ -174,6 +174,12 @@ SITE_STATUS_LABELS: dict[str, tuple[str, str]] = {
 }
 #: Site-check result columns: name -> (Chinese header, English description); see wuzhong_geo.columns.
 CHECK_COLUMN_LABELS: dict[str, tuple[str, str]] = {
+    "town_boundary_distance_m": ("距示意镇界（米）", "Distance to the nearest schematic town line (m)"),
+    "town_confidence": ("镇界可信度", "Town answer confidence (high/medium/low/official)"),
+    "town_alternative": ("可能所属的相邻镇", "Neighbouring unit across the nearest line"),
+    "zone_line_distance_m": ("距功能区分界（米）", "Distance to the zone split line (m)"),
+    "zone_confidence": ("功能区可信度", "Zone answer confidence"),
+    "zone_alternative": ("可能所属的相邻功能区", "Zone across the split line"),
     "row_id": ("行号", "Input row number (1 = first data row)"),
     "status": (
         "状态",
