@@ -69,6 +69,8 @@ TAIL = (
     Column("flags"),
     Column("flag_level"),
     Column("flag_notes"),
+    Column("policies"),
+    Column("plan_basis"),
     Column("wgs84_lon", "float"),
     Column("wgs84_lat", "float"),
 )

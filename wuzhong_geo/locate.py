@@ -20,6 +20,7 @@ from wuzhong_geo.chunk import Chunk, to_storage
 from wuzhong_geo.classify import classify_points
 from wuzhong_geo.columns import ZONE_PART_COLUMNS, format_numbers
 from wuzhong_geo.context import CheckContext
+from wuzhong_geo.policy_check import policy_columns
 from wuzhong_geo.settings import STORAGE_CRS
 
 #: 1 公顷 = 10,000 m²; 1 亩 = 10,000/15 m².
@@ -35,7 +36,7 @@ ColumnStep = Callable[[Chunk, CheckContext], pd.DataFrame]
 #: (``chunk.geoms`` EPSG:4326, ``chunk.analysis`` EPSG:4549, ``chunk.out`` so far,
 #: ``chunk.located``) and the context, and returns a DataFrame indexed like ``chunk.index`` whose
 #: columns are declared in :mod:`wuzhong_geo.columns`.
-COLUMN_STEPS: list[ColumnStep] = []
+COLUMN_STEPS: list[ColumnStep] = [policy_columns]
 
 
 def locate(chunk: Chunk, ctx: CheckContext) -> gpd.GeoDataFrame:

@@ -69,6 +69,7 @@ class When(_Strict):
     management_zone: list[ManagementZoneName] | None = None
     subregion: list[SubregionName] | None = None
     town: list[str] | None = None
+    policy_area: list[str] | None = None
     taihu_shore_within_m: float | None = Field(default=None, gt=0)
     taihu_shore_beyond_m: float | None = Field(default=None, ge=0)
     infrastructure_within_m: dict[InfrastructureKind, float] | None = None
@@ -96,6 +97,21 @@ class When(_Strict):
                 )
             codes.append(code)
         return codes
+
+    @field_validator("policy_area")
+    @classmethod
+    def _policy_areas_exist(cls, value: list[str] | None) -> list[str] | None:
+        if value is None:
+            return None
+        from wuzhong_geo.policy import policy_table  # pulls in geopandas: only when a rule names one
+
+        table = policy_table()
+        by_name = dict(zip(table["name"], table["id"])) | dict(zip(table["id"], table["id"]))
+        unknown = [v for v in value if v not in by_name]
+        if unknown:
+            raise ValueError(f"unknown policy area {unknown}: use ids or names of data/plan/policy_areas.csv, "
+                             f"e.g. {', '.join(list(table['id'])[:4])}")
+        return [by_name[v] for v in value]
 
 
 class Rule(_Strict):
@@ -209,6 +225,8 @@ def rule_masks(matrix: RuleMatrix, sites: pd.DataFrame) -> dict[str, np.ndarray]
             m &= sites["subregion"].isin(w.subregion).fillna(False).to_numpy(dtype=bool)
         if w.town is not None:
             m &= _any_of(sites["town_codes"], w.town)
+        if w.policy_area is not None:
+            m &= _any_of(sites["policies"], w.policy_area)
         shore = sites["taihu_shore_m"].astype(float).to_numpy()
         with np.errstate(invalid="ignore"):
             if w.taihu_shore_within_m is not None:

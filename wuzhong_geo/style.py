@@ -216,6 +216,8 @@ CHECK_COLUMN_LABELS: dict[str, tuple[str, str]] = {
     "wgs84_lat": ("纬度（WGS84）", "Latitude, WGS84"),
     "site_name": ("名称", "Site name"),
     "share": ("占比", "Share of the site"),
+    "policies": ("涉及政策区", "Ids of the policy areas (data/plan/policy_areas.csv) the site touches, 、-joined"),
+    "plan_basis": ("规划依据", "The plan's words for the site's zone and each policy area touched (chapter-section「quote」)"),
 }
 #: Rule severities of the site check: key -> (Chinese label, English label).
 SEVERITY_LABELS = {"note": ("提示", "Note"), "warning": ("警示", "Warning")}

@@ -80,6 +80,7 @@ class ReportData:
                 "flag_level": sites["flag_level"],
                 "flags": sites["flags"],
                 "flag_notes": sites["flag_notes"],
+                "plan_basis": sites["plan_basis"] if "plan_basis" in sites else pd.Series(pd.NA, index=sites.index),
                 "message": sites["message"],
                 "lon": sites["wgs84_lon"],
                 "lat": sites["wgs84_lat"],
@@ -542,10 +543,11 @@ def render_report(summary: dict, data: ReportData) -> str:
                 _e(r.functional_zone),
                 f"<span class='{_e(r.flag_level)}'>{_e(SEVERITY_LABELS.get(r.flag_level, ('',))[0])}</span>",
                 _e(r.flag_notes),
+                _e(r.plan_basis),
             ]
             for r in flagged.itertuples()
         ]
-        parts.append(_table(["行号", "名称", "状态", "镇（街道）", "功能区", "级别", "提示"], rows))
+        parts.append(_table(["行号", "名称", "状态", "镇（街道）", "功能区", "级别", "提示", "规划依据（原文）"], rows))
         if data.n_flagged > len(flagged):
             parts.append(
                 f"<p class='muted'>仅列出 {len(flagged):,} 条，完整列表见 results.xlsx（筛选 flag_level）。</p>"

@@ -403,6 +403,7 @@ def _sites_layer(frame: gpd.GeoDataFrame) -> folium.GeoJson:
             ("功能区", _text(r.get("functional_zone"))),
             ("分区线可信度", _confidence_text(r, "zone_confidence", "zone_line_distance_m", "zone_alternative")),
             ("标记", _text(r.get("flags"))), ("标记说明", _text(r.get("flag_notes"))),
+            ("涉及政策区", _text(r.get("policies"))), ("规划依据", _text(r.get("plan_basis"))),
         ])
 
     return geojson_layer(

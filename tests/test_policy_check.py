@@ -1,0 +1,74 @@
+"""The site check's policy columns (policies, plan_basis), the policy_area rule condition and the report."""
+
+from __future__ import annotations
+
+import copy
+import re
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import yaml
+from typer.testing import CliRunner
+
+from plan_text import sections, squeeze
+from wuzhong_geo import rules
+from wuzhong_geo.cli import app
+from wuzhong_geo.errors import InputError
+from wuzhong_geo.pipeline import check_sites
+
+SAMPLE = Path(__file__).resolve().parents[1] / "data" / "samples" / "projects.csv"
+_CITED = re.compile(r"(第[一二三四五六七八九十]+章(?:第[一二三四五六七八九十]+节)?)「([^」]+)」")
+
+
+@pytest.fixture(scope="module")
+def sample() -> pd.DataFrame:
+    return check_sites(SAMPLE).set_index("row_id", drop=False)
+
+
+def test_policies_and_plan_basis_columns(sample):
+    luzhi_old_town = sample.loc[2]  # the sample's 甪直古镇 row
+    assert {"HE01", "HE06"} <= set(luzhi_old_town["policies"].split("、"))
+    assert "积极推进甪直古镇申报世界文化遗产" in luzhi_old_town["plan_basis"]
+    shore = sample.loc[9]  # 2 km band: the plan's 3 km band and the law's first-level zone
+    assert {"SH01", "SH02"} <= set(shore["policies"].split("、"))
+    outside = sample[sample["status"] == "outside_district"]
+    assert outside["policies"].isna().all()
+
+
+def test_every_plan_basis_quote_is_verbatim(sample):
+    text = sections()
+    quotes = {q for basis in sample["plan_basis"].dropna() for q in _CITED.findall(basis)}
+    assert len(quotes) > 10
+    for ref, quote in quotes:
+        assert squeeze(quote) in text[ref], (ref, quote)
+
+
+def test_default_rules_use_the_cited_distances(sample):
+    matrix = rules.load_rules()
+    ids = {r.id: r for r in matrix.rules}
+    assert ids["near_taihu_shore"].when.taihu_shore_within_m == 3000
+    assert "第一章第一节" in ids["near_taihu_shore"].basis
+    assert ids["industrial_near_taihu"].when.policy_area == ["SH02"] and "条例" in ids["industrial_near_taihu"].basis
+    assert "本项目设定" in ids["large_site"].basis
+    flagged = sample[sample["flags"].str.contains("industrial_near_taihu", na=False)]
+    assert not flagged.empty and flagged["policies"].str.contains("SH02").all()
+
+
+def test_policy_area_condition_by_name_and_its_errors():
+    with open(rules.default_rules_path(), encoding="utf-8") as f:
+        data = yaml.safe_load(f)
+    mine = copy.deepcopy(data)
+    mine["rules"] = [{"id": "on_the_island", "severity": "note", "message": "生态岛",
+                      "when": {"policy_area": ["太湖生态岛"]}}]
+    assert rules.parse_rules(mine).rules[0].when.policy_area == ["EC01"]
+    mine["rules"][0]["when"]["policy_area"] = ["不存在的区"]
+    with pytest.raises(InputError, match="policy_area"):
+        rules.parse_rules(mine, source="mine.yaml")
+
+
+def test_report_shows_the_plan_basis(tmp_path):
+    result = CliRunner().invoke(app, ["check", str(SAMPLE), "--out", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    report = (tmp_path / "report.html").read_text(encoding="utf-8")
+    assert "规划依据（原文）" in report and "第二章第四节「" in report
