@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import csv
 import io
-import math
 import os
 import shutil
 import subprocess
@@ -132,17 +131,17 @@ def _number(text: str) -> bool:
 @given(st.integers(min_value=7, max_value=12), st.integers(min_value=7, max_value=12))
 def test_yaml_alias_bombs_are_refused_fast(depth, width):
     text = billion_laughs(depth, width)
-    start = time.perf_counter()
+    start = time.process_time()
     with pytest.raises(InputError, match="max_yaml_"):
         limits.safe_load_text(text, source="bomb.yaml")
-    assert time.perf_counter() - start < 5  # milliseconds when idle; 82 s and 5.6 GB before the fix
+    assert time.process_time() - start < 5  # milliseconds when idle; 82 s and 5.6 GB before the fix
 
 
 @pytest.mark.parametrize("option", ["--zone-rules", "--rules"])
 def test_billion_laughs_through_the_cli(tmp_path, option):
     bomb = tmp_path / "bomb.yaml"
     bomb.write_text(billion_laughs(9, 10), encoding="utf-8")
-    start = time.perf_counter()
+    start = time.process_time()
     if option == "--zone-rules":
         result = invoke("layers", "--zone-rules", bomb, "--out", tmp_path / "o")
     else:
@@ -152,7 +151,7 @@ def test_billion_laughs_through_the_cli(tmp_path, option):
             load_rules(bomb)
         assert "bomb.yaml" in str(info.value)
         return
-    elapsed = time.perf_counter() - start
+    elapsed = time.process_time() - start
     refused(result, "bomb.yaml", "max_yaml_nodes")
     assert elapsed < 5 and not (tmp_path / "o").exists()
 
@@ -228,10 +227,10 @@ def test_xlsx_bomb_is_refused_before_inflating(tmp_path):
     bomb = tmp_path / "bomb.xlsx"
     _xlsx_bomb(bomb, 64 << 20)
     assert bomb.stat().st_size < 1 << 20
-    start = time.perf_counter()
+    start = time.process_time()
     result = invoke("join", bomb, "--key", "镇", "--value", "值", "--out", tmp_path / "o")
     refused(result, "bomb.xlsx", "max_compression_ratio")
-    assert time.perf_counter() - start < 2
+    assert time.process_time() - start < 5
 
 
 @given(st.integers(min_value=2, max_value=40))
@@ -269,10 +268,10 @@ def test_too_many_columns_is_a_clear_message(tmp_path, columns):
     path = tmp_path / "wide.csv"
     path.write_text(",".join(f"c{i}" for i in range(columns)) + "\n" + ",".join("1" * columns) + "\n",
                     encoding="utf-8")
-    start = time.perf_counter()
+    start = time.process_time()
     result = invoke("join", path, "--key", "c0", "--value", "c1", "--out", tmp_path / "o")
     refused(result, "wide.csv", "max_columns")
-    assert time.perf_counter() - start < 30  # under a second when idle; ten minutes and 14 GB before
+    assert time.process_time() - start < 30  # under a second when idle; ten minutes and 14 GB before
     if columns == 2_001:  # raised limit: now it reads the file (and finds no town in it)
         result = invoke("--limit", f"max_columns={columns}", "join", path, "--key", "c0", "--value", "c1",
                         "--out", tmp_path / "o")
@@ -310,10 +309,10 @@ def _bad_outs(tmp_path: Path) -> dict[str, Path | str]:
 def test_unusable_out_is_refused_up_front(tmp_path, test_data, which, command):
     out = _bad_outs(tmp_path)[which]
     args = [test_data / "towns_stats_gbk.csv" if a == "TABLE" else a for a in command]
-    start = time.perf_counter()
+    start = time.process_time()
     result = invoke(*args, "--out", out)
     refused(result, "--out")
-    assert time.perf_counter() - start < 20  # refused before the work (minutes for maps), not after
+    assert time.process_time() - start < 20  # refused before the work (minutes for maps), not after
 
 
 @pytest.mark.skipif(os.geteuid() == 0, reason="root ignores permission bits")
@@ -561,11 +560,9 @@ def test_subprocess_exit_code_and_no_traceback(tmp_path):
     bomb = tmp_path / "bomb.yaml"
     bomb.write_text(billion_laughs(9, 10), encoding="utf-8")
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    start = time.perf_counter()
     proc = subprocess.run([sys.executable, "-c", "from wuzhong_geo.cli import main; main()", "layers", "--zone-rules", str(bomb),
                            "--out", str(tmp_path / "o")], capture_output=True, text=True, env=env, timeout=120)
     assert proc.returncode == 2 and "Traceback" not in proc.stderr and "bomb.yaml" in proc.stderr
-    assert time.perf_counter() - start < 60 and math.isfinite(start)
 
 
 def test_docs_list_every_limit_with_its_default_and_env_var():
@@ -706,9 +703,9 @@ def test_excel_booleans_formulas_and_traditional_headers(tmp_path):
 def test_check_xlsx_bomb_refused_before_inflating(tmp_path):
     bomb = tmp_path / "bomb.xlsx"
     _xlsx_bomb(bomb, 64 << 20)
-    start = time.perf_counter()
+    start = time.process_time()
     refused(invoke("check", bomb, "--out", tmp_path / "o"), "bomb.xlsx", "max_compression_ratio")
-    assert time.perf_counter() - start < 5 and not (tmp_path / "o").exists()
+    assert time.process_time() - start < 5 and not (tmp_path / "o").exists()
 
 
 @pytest.mark.parametrize("args, named", [
