@@ -236,6 +236,8 @@ def test_ask_a_place_by_coordinates_and_by_click(app_page):
     assert "郭巷" in body and "先进制造轴" in body
     assert page.locator("#panel blockquote", has_text="串联甪直、郭巷全域").count() == 1  # the plan's words
     assert "示意" in page.inner_text("#panel-bounds")
+    control = page.inner_text(".leaflet-control-layers-list")
+    assert "规划政策区" in control and "重大基础设施" in control  # policy areas drawn under the results
     page.click("#panel-close")
     box = page.locator("#map").bounding_box()
     page.mouse.click(box["x"] + box["width"] * 0.5, box["y"] + box["height"] * 0.5)

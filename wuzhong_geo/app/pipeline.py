@@ -210,6 +210,7 @@ def plan_layers() -> dict[str, Any]:
             ("management_zones", ["name", "name_en"]),
             ("infrastructure", ["name", "kind", "status", "plan_ref"]),
             ("places", ["name", "category", "plan_ref"]),
+            ("policy_areas", ["id", "name", "kind", "plan_ref", "geometry_accuracy_m"]),
         ):
             frame = layers.get(key)
             out[key] = web_geometry(frame[[c for c in cols if c in frame] + ["geometry"]])

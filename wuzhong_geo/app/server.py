@@ -438,6 +438,8 @@ def _plan_layers_cached(boundaries: str | None, stamp: float) -> str:
         "infrastructure": {k: {"label": v[0], "colour": v[2], "width": v[3]}
                            for k, v in style.INFRASTRUCTURE_KINDS.items()},
         "places": {k: {"label": v[0], "colour": v[2]} for k, v in style.PLACE_CATEGORIES.items()},
+        "policies": {k: {"label": v[0], "colour": v[2]} for k, v in style.POLICY_KINDS.items()},
+        "policy_alpha": style.POLICY_ALPHA,
         "status": {k: {"label": style.SITE_STATUS_LABELS.get(k, (k, k))[0],
                        "label_en": style.SITE_STATUS_LABELS.get(k, (k, k))[1], "colour": c}
                    for k, c in style.SITE_STATUS_COLOURS.items()},

@@ -339,6 +339,9 @@ async function loadLayers() {
       style: (f) => { const k = st.infrastructure[f.properties.kind] || {}; return { color: k.colour, weight: Math.max(1.5, (k.width || 1) * 1.5) }; },
       pointToLayer: (f, ll) => { const k = st.infrastructure[f.properties.kind] || {}; return L.circleMarker(ll, { radius: 3.5, color: st.halo, weight: 1, fillColor: k.colour, fillOpacity: 1 }); },
       onEachFeature: (f, l) => tooltip(l, `${f.properties.name}（${(st.infrastructure[f.properties.kind] || {}).label || f.properties.kind}）`) }],
+    ["policy_areas", "规划政策区（生态·文化·产业）", false, {
+      style: (f) => { const k = st.policies[f.properties.kind] || {}; return { color: k.colour, weight: 1.5, fillColor: k.colour, fillOpacity: st.policy_alpha }; },
+      onEachFeature: (f, l) => tooltip(l, `${f.properties.name}（${(st.policies[f.properties.kind] || {}).label || f.properties.kind}）· ${f.properties.plan_ref || ""} · 精度约 ${f.properties.geometry_accuracy_m} 米`) }],
     ["places", "规划地点与项目", false, {
       pointToLayer: (f, ll) => { const k = st.places[f.properties.category] || {}; return L.circleMarker(ll, { radius: 4, color: st.halo, weight: 1, fillColor: k.colour, fillOpacity: 1 }); },
       onEachFeature: (f, l) => tooltip(l, f.properties.name) }],
