@@ -3,7 +3,12 @@
 from __future__ import annotations
 
 import os
+import re
+import subprocess
+import sys
 import tempfile
+import time
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -14,6 +19,7 @@ os.environ.setdefault("WUZHONG_GEO_CACHE", str(Path(tempfile.gettempdir()) / "wu
 
 TESTS = Path(__file__).resolve().parent
 DATA = TESTS / "data"
+ROOT = TESTS.parent
 #: Debian's Chromium, driven by Playwright in the browser tests (the web map, the web app).
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -73,3 +79,22 @@ def browser():
         b = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         yield b
         b.close()
+
+
+def start_server(*args: str, env: dict[str, str] | None = None) -> tuple[subprocess.Popen, str, float]:
+    """Run `wuzhong-geo serve --port 0` and return (process, URL, seconds until the page answered)."""
+    t0 = time.time()
+    proc = subprocess.Popen(
+        [sys.executable, "-c", "from wuzhong_geo.cli import main; main()", "serve", "--port", "0", *args],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=ROOT, env=env)
+    line = proc.stdout.readline()
+    match = re.search(r"http://127\.0\.0\.1:\d+/", line)
+    assert match, f"no URL in the banner: {line!r}"
+    url = match.group(0)
+    for _ in range(200):
+        try:
+            urllib.request.urlopen(url, timeout=5).read()
+            break
+        except OSError:
+            time.sleep(0.05)
+    return proc, url, time.time() - t0

@@ -217,24 +217,14 @@ def test_progress_is_reported_after_every_chunk(tmp_path, monkeypatch):
 
 def test_uploads_are_removed_when_the_server_stops(tmp_path):
     import os
-    import re
-    import subprocess
-    import sys
+
+    from conftest import start_server
 
     env = {**os.environ, "TMPDIR": str(tmp_path)}  # the server's private root lands here
-    proc = subprocess.Popen(
-        [sys.executable, "-c", "from wuzhong_geo.cli import main; main()", "serve", "--port", "0"],
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=ROOT, env=env)
+    proc, url, _ = start_server(env=env)
     try:
-        url = re.search(r"http://127\.0\.0\.1:\d+", proc.stdout.readline()).group(0)
         client = Live.__new__(Live)  # only its request helper, against the subprocess
-        client.url, client.cookie = url, ""
-        for _ in range(200):
-            try:
-                urllib.request.urlopen(url, timeout=5)
-                break
-            except OSError:
-                time.sleep(0.05)
+        client.url, client.cookie = url.rstrip("/"), ""
         _, made = client.request("POST", "/api/uploads", b"")
         status, _ = client.request("PUT", f"/api/uploads/{made['upload']}/files?name=projects.csv",
                                    SAMPLE.read_bytes())

@@ -6,17 +6,13 @@ a user would: drop a file, read the table, open a row, download the XLSX, ask a 
 
 from __future__ import annotations
 
-import re
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import openpyxl
 import pytest
 from typer.testing import CliRunner
 
-from conftest import CHROMIUM
+from conftest import CHROMIUM, start_server
 from wuzhong_geo.cli import app as cli_app
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -28,27 +24,6 @@ pytestmark = [
     pytest.mark.skipif(not CHROMIUM.exists(),
                        reason="needs Debian's chromium at /usr/bin/chromium (apt-get install chromium)"),
 ]
-
-
-def start_server(*args: str) -> tuple[subprocess.Popen, str, float]:
-    """Run `wuzhong-geo serve --port 0` and return (process, URL, seconds until the page answered)."""
-    import urllib.request
-
-    t0 = time.time()
-    proc = subprocess.Popen(
-        [sys.executable, "-c", "from wuzhong_geo.cli import main; main()", "serve", "--port", "0", *args],
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=ROOT)
-    line = proc.stdout.readline()
-    match = re.search(r"http://127\.0\.0\.1:\d+/", line)
-    assert match, f"no URL in the banner: {line!r}"
-    url = match.group(0)
-    for _ in range(200):
-        try:
-            urllib.request.urlopen(url, timeout=5).read()
-            break
-        except OSError:
-            time.sleep(0.05)
-    return proc, url, time.time() - t0
 
 
 @pytest.fixture(scope="module")
