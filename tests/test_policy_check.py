@@ -6,8 +6,11 @@ import copy
 import re
 from pathlib import Path
 
+import geopandas as gpd
+import numpy as np
 import pandas as pd
 import pytest
+import shapely
 import yaml
 from typer.testing import CliRunner
 
@@ -72,3 +75,52 @@ def test_report_shows_the_plan_basis(tmp_path):
     assert result.exit_code == 0, result.output
     report = (tmp_path / "report.html").read_text(encoding="utf-8")
     assert "规划依据（原文）" in report and "第二章第四节「" in report
+
+
+def _reference_policies(geoms, index) -> list[str | None]:
+    """Brute force: every site against every area with shapely, ids joined in area order."""
+    found = []
+    for g in geoms:
+        hit = [index.ids[k] for k, area in enumerate(index.geoms) if g is not None and shapely.intersects(g, area)]
+        found.append("、".join(hit) if hit else None)
+    return found
+
+
+def test_policy_columns_match_brute_force_on_random_points_vertices_and_polygons():
+    from wuzhong_geo.chunk import prepare_chunk
+    from wuzhong_geo.context import build_context
+    from wuzhong_geo.inputs import InputInfo
+    from wuzhong_geo.policy_check import build_policy_index, policy_columns
+
+    index = build_policy_index()
+    rng = np.random.default_rng(13)
+    xmin, ymin, xmax, ymax = shapely.total_bounds(index.geoms)
+    x = rng.uniform(xmin, xmax, 3000)
+    y = rng.uniform(ymin, ymax, 3000)
+    # points exactly on area vertices and edge midpoints (boundary counts as touching)
+    ring = shapely.get_coordinates(shapely.boundary(index.geoms))[::7]
+    x, y = np.concatenate([x, ring[:, 0]]), np.concatenate([y, ring[:, 1]])
+    points = shapely.points(x, y)
+    polygons = shapely.buffer(points[:200:5], 800.0)
+    lines = shapely.linestrings(np.stack([np.column_stack([x[:100:5], y[:100:5]]),
+                                          np.column_stack([x[1:101:5], y[1:101:5]])], axis=1))
+    analysis = np.concatenate([points, polygons, lines, [None]])
+    storage = gpd.GeoSeries(analysis, crs="EPSG:4549").to_crs("EPSG:4326")
+    sites = gpd.GeoDataFrame(geometry=storage, crs="EPSG:4326")
+    sites["_status"] = None
+    chunk = prepare_chunk(sites, InputInfo(source="t", format="t"))
+    # the exact EPSG:4549 geometries the brute force uses (no reprojection round trip)
+    plain = np.flatnonzero(chunk.plain)
+    assert plain.tolist() == list(range(len(x)))
+    chunk.x[plain], chunk.y[plain] = x, y
+    chunk.analysis[~chunk.plain] = analysis[~chunk.plain]
+    chunk.out["code"], chunk.out["functional_zone"] = None, None
+    got = policy_columns(chunk, build_context(rules.load_rules()))
+    expected = _reference_policies(np.where(chunk.plain, shapely.points(chunk.x, chunk.y), chunk.analysis), index)
+    got = got.astype(object).where(got.notna(), None)
+    assert got["policies"].tolist() == expected
+    assert sum(e is not None for e in expected) > 500
+    # plan_basis: the cited areas, in the same order as the ids
+    cites = dict(zip(index.ids, index.citations))
+    want = [None if e is None else "；".join(cites[i] for i in e.split("、")) for e in expected]
+    assert got["plan_basis"].tolist() == want
