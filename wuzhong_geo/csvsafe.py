@@ -57,6 +57,49 @@ def safe_frame(frame: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
+#: RE2 (Arrow) forms of the two patterns: a formula start, and a whole cell that is just a number.
+_FORMULA_RE2 = r"^[=+\-@\t\r]"
+_NUMBER_RE2 = r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$"
+
+
+def safe_text_array(arr):
+    """Formula-safe copy of an Arrow string array (``'`` before risky cells), vectorised in Arrow.
+
+    Dictionary arrays (pandas categoricals) are handled on their distinct values only.
+    """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if isinstance(arr, pa.ChunkedArray):
+        return pa.chunked_array([safe_text_array(c) for c in arr.chunks], type=arr.type)
+    if pa.types.is_dictionary(arr.type):
+        return pa.DictionaryArray.from_arrays(arr.indices, safe_text_array(arr.dictionary))
+    starts = pc.match_substring_regex(arr, _FORMULA_RE2)
+    if not pc.any(starts).as_py():
+        return arr
+    risky = pc.and_kleene(starts, pc.invert(pc.match_substring_regex(arr, _NUMBER_RE2)))
+    quoted = pc.binary_join_element_wise(pa.scalar("'", arr.type), arr, pa.scalar("", arr.type))
+    return pc.if_else(risky, quoted, arr)
+
+
+def safe_table(table):
+    """Formula-safe copy of an Arrow table: its text columns (see :func:`safe_text_array`) and names.
+
+    Numeric columns are left alone, so numbers stay numbers in a spreadsheet.
+    """
+    import pyarrow as pa
+
+    columns = []
+    for col in table.columns:
+        if col.type == getattr(pa, "string_view", lambda: None)():
+            col = col.cast(pa.large_string())
+        kind = col.type.value_type if pa.types.is_dictionary(col.type) else col.type
+        is_text = pa.types.is_string(kind) or pa.types.is_large_string(kind)
+        columns.append(safe_text_array(col) if is_text else col)
+    names = [safe_cell(n) for n in table.column_names]
+    return pa.Table.from_arrays(columns, names=names)
+
+
 def write_csv(frame: pd.DataFrame, path: str | Path, **kwargs) -> Path:
     """Write ``frame`` as a formula-safe UTF-8 (BOM) CSV without the index; return the path."""
     path = Path(path)

@@ -10,10 +10,12 @@ results.parquet (GeoParquet; zone parts in zone_parts.parquet), ``gpkg`` results
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from functools import partial
 from pathlib import Path
 
 import geopandas as gpd
-import pandas as pd
 
 from wuzhong_geo.columns import ZONE_PART_COLUMNS
 from wuzhong_geo.errors import InputError
@@ -21,6 +23,7 @@ from wuzhong_geo.outputs.csvfile import CsvWriter
 from wuzhong_geo.outputs.gpkg import GpkgWriter
 from wuzhong_geo.outputs.parquet import ParquetWriter
 from wuzhong_geo.outputs.report import ReportData, render_report
+from wuzhong_geo.outputs.table import ChunkData, prepare_for_files
 from wuzhong_geo.outputs.xlsx import XLSX_MAX_ROWS, ResultWorkbook, xlsx_too_many_rows
 
 #: Output formats and their files.
@@ -37,6 +40,9 @@ OUTPUT_FILES = (*FORMAT_FILES.values(), "zone_parts.parquet", "summary.json")
 #: past it, XLSX and GPKG cost more time than the check itself and few open such files.
 LARGE_INPUT_ROWS = 200_000
 LARGE_FORMATS = ("csv", "parquet", "html")
+
+__all__ = ["FORMAT_FILES", "OUTPUT_FILES", "ResultWriter", "choose_formats", "prepare_for_files"]
+
 
 def choose_formats(value: str | list[str] | tuple[str, ...] | None, rows: int) -> tuple[str, ...]:
     """``"csv,xlsx"`` or a list to known formats; None: every format, or LARGE_FORMATS past
@@ -55,20 +61,52 @@ def choose_formats(value: str | list[str] | tuple[str, ...] | None, rows: int) -
     return formats
 
 
-def prepare_for_files(frame: pd.DataFrame) -> pd.DataFrame:
-    """Object columns to text so every chunk has the same field types (GPKG appends need it)."""
-    out = frame.copy()
-    for col in out.columns:
-        if col == "geometry":
-            continue
-        dtype = out[col].dtype
-        if dtype == object or isinstance(dtype, pd.CategoricalDtype):
-            out[col] = out[col].astype("string")
-    return out
+class _Lane:
+    """One output's work, in order, on a thread of its own: Arrow, GDAL and zlib run without the GIL,
+    so the files of one chunk are written while the next chunk is checked (and while each other is).
+
+    At most one piece of work waits per lane, which bounds the memory held for writing.
+    """
+
+    def __init__(self, name: str, timing: dict[str, float]):
+        self.name = name
+        self.timing = timing
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"write-{name}")
+        self._pending: Future | None = None
+
+    def _timed(self, work: Callable[[], None]) -> None:
+        t = time.perf_counter()
+        try:
+            work()
+        finally:
+            self.timing[self.name] += time.perf_counter() - t
+
+    def submit(self, work: Callable[[], None]) -> None:
+        """Run ``work`` after this lane's previous work (whose error, if any, is raised here)."""
+        self.wait()
+        self._pending = self._pool.submit(self._timed, work)
+
+    def wait(self) -> None:
+        """Wait for the lane's work; re-raise its error."""
+        pending, self._pending = self._pending, None
+        if pending is not None:
+            pending.result()
+
+    def shutdown(self) -> None:
+        """Wait for the running work (errors ignored: the run is failing already) and stop the thread."""
+        try:
+            self.wait()
+        except BaseException:  # noqa: BLE001 - the caller is already handling the first error
+            pass
+        self._pool.shutdown(wait=True)
 
 
 class ResultWriter:
-    """Write result chunks to ``folder`` in ``formats``; ``timing`` holds seconds per format."""
+    """Write result chunks to ``folder`` in ``formats``; ``timing`` holds seconds per format.
+
+    Each format is written on a thread of its own (:class:`_Lane`), so :meth:`add` returns as soon as
+    the chunk is converted; :meth:`close` waits for every file (and raises the first error).
+    """
 
     def __init__(
         self, folder: Path, columns: list[str], formats=tuple(FORMAT_FILES), name_col=None, rows: int = 0
@@ -78,6 +116,8 @@ class ResultWriter:
         self.formats = tuple(formats)
         self.table_columns = [c for c in self.columns if c != "geometry"]
         self.timing = {f: 0.0 for f in self.formats}
+        self.timing["write_wait"] = 0.0
+        self._lanes = {f: _Lane(f, self.timing) for f in self.formats}
         self._csv = CsvWriter(self.folder / FORMAT_FILES["csv"], self.table_columns) if "csv" in self.formats else None
         self._gpkg = GpkgWriter(self.folder / FORMAT_FILES["gpkg"]) if "gpkg" in self.formats else None
         self._parquet = None
@@ -89,64 +129,86 @@ class ResultWriter:
             ResultWorkbook(self.folder / FORMAT_FILES["xlsx"], self.columns) if "xlsx" in self.formats else None
         )
         self._report = ReportData(name_col=name_col, expected_rows=rows) if "html" in self.formats else None
+        self._parts_written = False
+
+    def _submit(self, fmt: str, work: Callable[[], None]) -> None:
+        t = time.perf_counter()
+        self._lanes[fmt].submit(work)
+        self.timing["write_wait"] += time.perf_counter() - t
 
     def add(self, sites: gpd.GeoDataFrame, zone_parts: gpd.GeoDataFrame) -> None:
-        """Write one chunk of results and its zone parts."""
-        files = prepare_for_files(sites)
-        parts = prepare_for_files(zone_parts)
-        if self._report is not None:
-            t = time.perf_counter()
-            self._report.add(sites)
-            self.timing["html"] += time.perf_counter() - t
-        if self._csv is not None:
-            t = time.perf_counter()
-            self._csv.append(files)
-            self.timing["csv"] += time.perf_counter() - t
-        if self._gpkg is not None:
-            t = time.perf_counter()
-            self._gpkg.append("results", gpd.GeoDataFrame(files, geometry="geometry", crs=sites.crs))
-            self._gpkg.append("zone_parts", parts)
-            self.timing["gpkg"] += time.perf_counter() - t
-        if self._parquet is not None:
-            t = time.perf_counter()
-            self._parquet.append(gpd.GeoDataFrame(files, geometry="geometry", crs=sites.crs))
-            if len(parts):
-                self._parts_parquet.append(parts)
-            self.timing["parquet"] += time.perf_counter() - t
+        """Hand one chunk of results and its zone parts to the writers."""
         if self._xlsx is not None:
-            t = time.perf_counter()
-            self._xlsx.append(files, parts[list(ZONE_PART_COLUMNS)] if len(parts) else parts)
-            self.timing["xlsx"] += time.perf_counter() - t
+            self._xlsx.count(len(sites))  # past Excel's limit: refused here, before any more work
+        chunk = ChunkData.of(sites)
+        parts = ChunkData.of(zone_parts) if len(zone_parts) else None
+        if self._report is not None:
+            self._submit("html", partial(self._report.add, sites.copy(deep=False)))
+        if self._csv is not None:
+            self._submit("csv", partial(self._csv.append, chunk.table))
+        if self._parquet is not None:
+            self._submit("parquet", partial(self._add_parquet, chunk, parts, sites.crs))
+        if self._gpkg is not None:
+            self._submit("gpkg", partial(self._add_gpkg, chunk.frame.copy(deep=False), parts))
+        if self._xlsx is not None:
+            self._submit("xlsx", partial(
+                self._xlsx.append, chunk.frame, parts.frame[list(ZONE_PART_COLUMNS)] if parts else None,
+            ))
+
+    def _add_parquet(self, chunk: ChunkData, parts: ChunkData | None, crs) -> None:
+        self._parquet.append(chunk.table, chunk.wkb, crs)
+        if parts is not None:
+            self._parts_parquet.append(parts.table, parts.wkb, crs)
+            self._parts_written = True
+
+    def _add_gpkg(self, frame: gpd.GeoDataFrame, parts: ChunkData | None) -> None:
+        self._gpkg.append("results", frame)
+        if parts is not None:
+            self._gpkg.append("zone_parts", parts.frame)
 
     def close(self, summary: dict) -> None:
         """Finish every file and render the report from ``summary`` (summary.json is the caller's)."""
+        if self._csv is not None:
+            self._submit("csv", self._csv.close)
         if self._gpkg is not None:
-            t = time.perf_counter()
-            self._gpkg.close()
-            self.timing["gpkg"] += time.perf_counter() - t
+            self._submit("gpkg", self._gpkg.close)
         if self._parquet is not None:
-            t = time.perf_counter()
-            self._parquet.close()
-            self._parts_parquet.close()
-            self.timing["parquet"] += time.perf_counter() - t
+            self._submit("parquet", self._close_parquet)
         if self._xlsx is not None:
-            t = time.perf_counter()
-            self._xlsx.close()
-            self.timing["xlsx"] += time.perf_counter() - t
+            self._submit("xlsx", self._xlsx.close)
         if self._report is not None:
-            t = time.perf_counter()
-            html_text = render_report(summary, self._report)
-            (self.folder / FORMAT_FILES["html"]).write_text(html_text, encoding="utf-8")
-            self.timing["html"] += time.perf_counter() - t
+            self._submit("html", partial(self._write_report, summary))
+        t = time.perf_counter()
+        try:
+            for lane in self._lanes.values():
+                lane.wait()
+        finally:
+            self.timing["write_wait"] += time.perf_counter() - t
+            for lane in self._lanes.values():
+                lane.shutdown()
+
+    def _close_parquet(self) -> None:
+        self._parquet.close()
+        self._parts_parquet.close()
+
+    def _write_report(self, summary: dict) -> None:
+        html_text = render_report(summary, self._report)
+        (self.folder / FORMAT_FILES["html"]).write_text(html_text, encoding="utf-8")
 
     def outputs(self) -> list[str]:
         """The files this writer produces, summary.json included (zone_parts.parquet when written)."""
+        for lane in self._lanes.values():
+            lane.wait()  # every chunk written: whether zone parts exist is known
         files = [FORMAT_FILES[f] for f in FORMAT_FILES if f in self.formats and f != "html"]
-        if self._parts_parquet is not None and self._parts_parquet.path.exists():
+        if self._parts_written:
             files.append("zone_parts.parquet")
         return [*files, "summary.json", *([FORMAT_FILES["html"]] if "html" in self.formats else [])]
 
     def abort(self) -> None:
-        """Drop partial files that hold resources (the folder itself is removed by its owner)."""
+        """Stop the writers and drop partial files that hold resources (the folder is removed by its owner)."""
+        for lane in self._lanes.values():
+            lane.shutdown()
         if self._xlsx is not None:
             self._xlsx.abort()
+        if self._csv is not None:
+            self._csv.abort()

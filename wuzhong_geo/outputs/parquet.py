@@ -5,10 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import geopandas as gpd
 import pyarrow as pa
 import pyarrow.parquet as pq
-import shapely
 
 
 def _geo_metadata(crs) -> bytes:
@@ -18,21 +16,19 @@ def _geo_metadata(crs) -> bytes:
 
 
 class ParquetWriter:
-    """Append GeoDataFrames with the same columns to one GeoParquet file."""
+    """Append chunks with the same columns to one GeoParquet file."""
 
     def __init__(self, path: Path):
         self.path = Path(path)
         self._writer: pq.ParquetWriter | None = None
 
-    def append(self, frame: gpd.GeoDataFrame) -> None:
-        """Write one chunk (its schema is the file's; later chunks are cast to it)."""
-        if not len(frame) and self._writer is not None:
+    def append(self, table: pa.Table, wkb: pa.Array, crs) -> None:
+        """Write one chunk: attributes ``table`` and its ``wkb`` geometry (the first chunk's schema is the file's)."""
+        if not len(table) and self._writer is not None:
             return
-        table = pa.Table.from_pandas(frame.drop(columns="geometry"), preserve_index=False)
-        wkb = shapely.to_wkb(frame.geometry.values.to_numpy())
-        table = table.append_column("geometry", pa.array(wkb, type=pa.binary(), from_pandas=True))
+        table = table.append_column("geometry", wkb)
         if self._writer is None:
-            meta = {**(table.schema.metadata or {}), b"geo": _geo_metadata(frame.crs)}
+            meta = {**(table.schema.metadata or {}), b"geo": _geo_metadata(crs)}
             schema = table.schema.with_metadata(meta)
             self._writer = pq.ParquetWriter(self.path, schema, compression="zstd")
         self._writer.write_table(table.cast(self._writer.schema))
@@ -41,3 +37,4 @@ class ParquetWriter:
         """Finish the file."""
         if self._writer is not None:
             self._writer.close()
+            self._writer = None

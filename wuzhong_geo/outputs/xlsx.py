@@ -38,13 +38,16 @@ class ResultWorkbook:
         self._parts: str | None = None
         self._rows = 0
 
-    def append(self, sites: pd.DataFrame, zone_parts: pd.DataFrame) -> None:
-        """Append one chunk of results and its zone parts; InputError past Excel's row limit."""
-        self._rows += len(sites)
+    def count(self, rows: int) -> None:
+        """Count ``rows`` more result rows; InputError past Excel's row limit (before they are written)."""
+        self._rows += rows
         if self._rows > XLSX_MAX_ROWS:
             raise InputError(xlsx_too_many_rows(self._rows))
+
+    def append(self, sites: pd.DataFrame, zone_parts: pd.DataFrame | None = None) -> None:
+        """Append one chunk of results (counted with :meth:`count` first) and its zone parts."""
         self._book.append(self._results, sites[self.columns])
-        if len(zone_parts):
+        if zone_parts is not None and len(zone_parts):
             if self._parts is None:
                 cols = list(ZONE_PART_COLUMNS)
                 self._parts = self._book.add_sheet(
