@@ -16,11 +16,16 @@ def prepare_for_files(frame: pd.DataFrame) -> pd.DataFrame:
     Returns a new frame sharing the other columns' data (no deep copy).
     """
     converted = {
-        col: frame[col].astype("string")
-        for col in frame.columns
-        if col != "geometry" and (frame[col].dtype == object or isinstance(frame[col].dtype, pd.CategoricalDtype))
+        col: frame[col].astype("string") for col in frame.columns if col != "geometry" and _uneven_text(frame[col].dtype)
     }
     return frame.assign(**converted) if converted else frame
+
+
+def _uneven_text(dtype) -> bool:
+    """Object, categorical and Arrow dictionary columns: their type can differ from chunk to chunk."""
+    if dtype == object or isinstance(dtype, pd.CategoricalDtype):
+        return True
+    return isinstance(dtype, pd.ArrowDtype) and pa.types.is_dictionary(dtype.pyarrow_dtype)
 
 
 @dataclass(frozen=True)

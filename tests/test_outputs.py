@@ -1,0 +1,180 @@
+"""The result writers read back: every format holds the result frame's values, whatever its dtypes.
+
+The check may hand the writers object, pandas ``string``/``string[pyarrow]``, categorical or Arrow
+dictionary text columns; each file must hold the same texts and numbers, text that looks like a
+formula stays text (``'`` prefix in CSV, a string cell in XLSX) and numbers stay numbers.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import zipfile
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import openpyxl
+import pandas as pd
+import pyarrow as pa
+import pytest
+
+from wuzhong_geo import gpkg
+from wuzhong_geo.columns import kind_of
+from wuzhong_geo.csvsafe import safe_cell
+from wuzhong_geo.errors import InputError
+from wuzhong_geo.outputs import FORMAT_FILES, ResultWriter
+from wuzhong_geo.outputs.xlsx import ResultWorkbook
+from wuzhong_geo.pipeline import run_check, summarise
+from wuzhong_geo.outputs.summary import Counts
+
+SAMPLE = Path(__file__).resolve().parents[1] / "data" / "samples" / "projects.csv"
+FORMULAS = {3: '=HYPERLINK("http://x","y")', 4: "-2+3", 5: "@SUM(1)", 6: "-12.5"}
+
+
+@pytest.fixture(scope="module")
+def checked():
+    result = run_check(SAMPLE)
+    sites = result.sites.copy()
+    for row, text in FORMULAS.items():
+        sites.loc[sites["row_id"] == row, "项目名称"] = text
+    return result, sites
+
+
+def _text_columns(frame: pd.DataFrame) -> list[str]:
+    return [c for c in frame.columns if c != "geometry" and kind_of(c) == "text" and c != "row_id"]
+
+
+def _as(frame: gpd.GeoDataFrame, flavour: str) -> gpd.GeoDataFrame:
+    """The same results with text columns in another dtype (what the check may return)."""
+    out = frame.copy()
+    for col in _text_columns(frame):
+        values = frame[col].astype(object).where(frame[col].notna(), None)
+        if flavour == "category":
+            out[col] = values.astype("category")
+        elif flavour == "string[pyarrow]":
+            out[col] = values.astype("string[pyarrow]")
+        elif flavour == "arrow-dictionary":
+            arr = pa.array(values.tolist(), type=pa.string()).dictionary_encode()
+            out[col] = pd.Series(pd.arrays.ArrowExtensionArray(arr), index=frame.index)
+        else:
+            out[col] = values
+    return out
+
+
+def _write(result, sites: gpd.GeoDataFrame, folder: Path) -> Path:
+    folder.mkdir()
+    writer = ResultWriter(folder, result.run.columns(), tuple(FORMAT_FILES), name_col=result.run.info.name_col,
+                          rows=len(sites))
+    counts = Counts()
+    for half in (sites.iloc[:20], sites.iloc[20:]):  # two chunks: appends must keep one schema
+        counts.add(half)
+        writer.add(half, result.zone_parts.iloc[:0])
+    summary = summarise(result.run, counts, outputs=writer.outputs())
+    writer.close(summary)
+    (folder / "summary.json").write_text(json.dumps(summary, default=str), encoding="utf-8")
+    return folder
+
+
+def _text(value) -> str:
+    return "" if value is None or (isinstance(value, float) and np.isnan(value)) or value is pd.NA else str(value)
+
+
+@pytest.mark.parametrize("flavour", ["object", "category", "string[pyarrow]", "arrow-dictionary"])
+def test_every_format_holds_the_results(checked, tmp_path, flavour):
+    result, sites = checked
+    frame = _as(sites, flavour)
+    out = _write(result, frame, tmp_path / "out")
+    texts = _text_columns(sites)
+    expected = {c: [_text(v) for v in sites[c].astype(object)] for c in texts}
+
+    # CSV: formula-like text gets a leading ', plain numbers stay numbers
+    table = pd.read_csv(out / "results.csv", encoding="utf-8-sig", dtype=str, keep_default_na=False)
+    names = table["项目名称"].tolist()
+    assert names[2] == "'" + FORMULAS[3] and names[3] == "'-2+3" and names[4] == "'@SUM(1)"
+    assert names[5] == "-12.5"  # just a number: no prefix
+    for col in texts:
+        if col != "项目名称":
+            assert table[col].tolist() == [safe_cell(v) for v in expected[col]], col
+    numbers = pd.read_csv(out / "results.csv", encoding="utf-8-sig")
+    assert numbers["dist_waterway_m"].dtype == float
+    np.testing.assert_allclose(numbers["dist_waterway_m"], sites["dist_waterway_m"], equal_nan=True)
+    assert numbers["row_id"].tolist() == sites["row_id"].tolist()
+
+    # XLSX: every text as a string cell (never a formula), numbers as numbers
+    book = openpyxl.load_workbook(out / "results.xlsx")
+    sheet = book["核查结果"]
+    rows = list(sheet.iter_rows(min_row=2))
+    assert len(rows) == len(sites)
+    header = list(result.run.columns())[:-1]
+    for j, col in enumerate(header):
+        cells = [r[j] for r in rows]
+        if col in texts:
+            assert [_text(c.value) for c in cells] == expected[col], col
+            assert all(c.data_type == "s" for c in cells if c.value is not None), col
+        elif kind_of(col) == "float":
+            got = np.array([np.nan if c.value is None else c.value for c in cells], dtype=float)
+            np.testing.assert_allclose(got, sites[col].to_numpy(dtype=float), equal_nan=True)
+            assert all(c.data_type == "n" for c in cells if c.value is not None), col
+    assert rows[2][header.index("项目名称")].value == FORMULAS[3]
+
+    # GeoParquet and GeoPackage: the same texts and numbers
+    parquet = gpd.read_parquet(out / "results.parquet")
+    package = gpkg.read(out / "results.gpkg", "results")
+    for col in texts:
+        assert [_text(v) for v in parquet[col]] == expected[col], col
+        assert [_text(v) for v in package[col]] == expected[col], col
+    np.testing.assert_allclose(parquet["dist_waterway_m"], sites["dist_waterway_m"], equal_nan=True)
+    np.testing.assert_allclose(package["dist_waterway_m"], sites["dist_waterway_m"], equal_nan=True)
+    same = parquet.geometry.geom_equals_exact(sites.geometry.reset_index(drop=True), tolerance=0)
+    assert same.sum() == sites.geometry.notna().sum()
+
+
+def test_xlsx_is_a_valid_package_with_shared_strings(checked, tmp_path):
+    result, sites = checked
+    out = _write(result, sites, tmp_path / "out")
+    with zipfile.ZipFile(out / "results.xlsx") as z:
+        assert z.testzip() is None
+        names = set(z.namelist())
+        assert {"xl/sharedStrings.xml", "xl/worksheets/sheet1.xml", "[Content_Types].xml"} <= names
+        types = z.read("[Content_Types].xml").decode()
+        assert "sharedStrings+xml" in types
+    frame = pd.read_excel(out / "results.xlsx", sheet_name="核查结果")
+    assert len(frame) == len(sites) and frame["行号"].tolist() == sites["row_id"].tolist()
+
+
+def test_xlsx_refuses_past_excels_rows_bilingually(tmp_path, monkeypatch):
+    from wuzhong_geo.outputs import xlsx
+
+    monkeypatch.setattr(xlsx, "XLSX_MAX_ROWS", 10)
+    book = ResultWorkbook(tmp_path / "r.xlsx", ["row_id", "name"])
+    book.count(10)
+    with pytest.raises(InputError) as err:
+        book.count(1)
+    book.abort()
+    message = str(err.value)
+    assert "1,048,576" in message and "--formats csv,parquet" in message and "超过" in message
+    assert not (tmp_path / "r.xlsx").exists()
+
+
+def test_csv_header_and_cells_cannot_start_formulas(tmp_path):
+    from wuzhong_geo.csvsafe import FORMULA_START, safe_table
+
+    values = ["=1+1", "+1e3", "-1", "\t=x", "\r=1", "ok", None, "-", "@a"]
+    table = pa.table({"=bad": values, "n": pa.array(range(len(values)), pa.int64()),
+                      "d": pa.array(values).dictionary_encode()})
+    safe = safe_table(table)
+    assert safe.column_names[0] == "'=bad" and safe.column("n").equals(table.column("n"))
+    expected = ["'=1+1", "+1e3", "-1", "'\t=x", "'\r=1", "ok", None, "'-", "'@a"]
+    assert safe.column(0).to_pylist() == expected
+    assert safe.column("d").to_pylist() == expected
+    text = io.StringIO()
+    import pyarrow.csv as pa_csv
+
+    sink = pa.BufferOutputStream()
+    pa_csv.write_csv(safe, sink)
+    text.write(sink.getvalue().to_pybytes().decode())
+    for row in csv.reader(io.StringIO(text.getvalue())):
+        for cell in row:
+            assert not cell.startswith(FORMULA_START) or cell in ("+1e3", "-1"), cell
