@@ -315,14 +315,34 @@ def test_unusable_out_is_refused_up_front(tmp_path, test_data, which, command):
     assert time.process_time() - start < 20  # refused before the work (minutes for maps), not after
 
 
-@pytest.mark.skipif(os.geteuid() == 0, reason="root ignores permission bits")
-def test_read_only_out_is_refused(tmp_path):
+def _unwritable_as_root(folder: Path) -> list[str]:
+    """Make ``folder`` unwritable even for root: immutable (chattr +i), else a read-only tmpfs on it.
+
+    Returns the command that undoes it. Root ignores permission bits, and CI runs as root.
+    """
+    if shutil.which("chattr") and subprocess.run(["chattr", "+i", str(folder)], capture_output=True).returncode == 0:
+        return ["chattr", "-i", str(folder)]
+    if subprocess.run(["mount", "-t", "tmpfs", "-o", "ro,size=64k", "tmpfs", str(folder)],
+                      capture_output=True).returncode == 0:
+        return ["umount", str(folder)]
+    pytest.fail("as root, a read-only --out needs chattr +i (e2fsprogs) or mount (CAP_SYS_ADMIN)")
+
+
+@pytest.mark.parametrize("command", [["layers"], ["check", "SITES", "--no-progress"]])
+def test_read_only_out_is_refused(tmp_path, test_data, command):
+    """A folder nobody may write to, for a user (mode 0500) and for root (immutable)."""
     ro = tmp_path / "ro"
     ro.mkdir()
     ro.chmod(0o500)
+    undo = _unwritable_as_root(ro) if os.geteuid() == 0 else None
     try:
-        refused(invoke("layers", "--out", ro / "x"), "--out")
+        args = [test_data / "sites" / "projects_gbk.csv" if a == "SITES" else a for a in command]
+        for out in (ro / "x", ro):  # a new folder inside it, and the folder itself
+            refused(invoke(*args, "--out", out), "--out")
+        assert list(ro.iterdir()) == []  # not even a temporary folder was left
     finally:
+        if undo:
+            subprocess.run(undo, check=True)
         ro.chmod(0o700)
 
 

@@ -9,7 +9,7 @@ import geopandas as gpd
 import pandas as pd
 import shapely
 
-from wuzhong_geo import limits, plan
+from wuzhong_geo import coords, limits, plan
 from wuzhong_geo.errors import InputError
 from wuzhong_geo.geom import polygonal
 from wuzhong_geo.settings import ANALYSIS_CRS, DISTRICT_BBOX, STORAGE_CRS
@@ -86,6 +86,7 @@ def read_official_towns(path: str | Path) -> gpd.GeoDataFrame:
             f"{path} has no CRS (missing .prj?). Add one, e.g. for CGCS2000 Gauss-Kruger CM 120E: "
             "ogr2ogr -a_srs EPSG:4549 out.gpkg in.shp"
         )
+    coords.refuse_declared_crs(frame.crs, path.name)
     if column is None:
         raise BoundaryError(
             f"no column of {path} names the towns; columns are {[c for c in frame.columns if c != 'geometry']}. "

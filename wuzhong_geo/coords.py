@@ -110,6 +110,29 @@ def crs_refusal(crs: pyproj.CRS) -> str | None:
     return None
 
 
+def _refusal_message(label: str, name: str, refusal: str) -> str:
+    return f"坐标系 {label}（{name}）不支持 / unsupported CRS {label} ({name}): {refusal}"
+
+
+def refuse_declared_crs(crs: object, source: str, *, override: str = "") -> None:
+    """InputError when a file declares (.prj, GeoPackage, GeoJSON, raster) a datum ``--crs`` refuses.
+
+    Xi'an 1980 and Beijing 1954 (geographic or any Gauss-Kruger zone: EPSG:2327–2442, 4214,
+    4610, …) get the same bilingual message as ``--crs EPSG:2385``, prefixed with ``source``;
+    ``override`` tells how to declare the real CRS when the file's own is wrong.
+    """
+    if crs is None:
+        return
+    crs = pyproj.CRS.from_user_input(crs)
+    datum = _key(crs.geodetic_crs.name) if crs.geodetic_crs is not None else ""
+    if "xian1980" not in datum and "beijing1954" not in datum:
+        return
+    code = crs.to_epsg(min_confidence=70)
+    label = f"EPSG:{code}" if code else "文件声明 declared"
+    hint = f" {override}" if override else ""
+    raise InputError(f"{source}: {_refusal_message(label, crs.name, crs_refusal(crs) or '')}{hint}")
+
+
 def parse_crs(value: object) -> CoordSpec:
     """Parse a ``--crs`` value (wgs84, cgcs2000, gcj02, bd09, EPSG:n, 高德, 百度 …) or raise InputError."""
     text = str(value).strip()
@@ -132,7 +155,7 @@ def parse_crs(value: object) -> CoordSpec:
             ) from None
         refusal = crs_refusal(crs)
         if refusal:
-            raise InputError(f"坐标系 EPSG:{code}（{crs.name}）不支持 / unsupported CRS EPSG:{code} ({crs.name}): {refusal}")
+            raise InputError(_refusal_message(f"EPSG:{code}", crs.name, refusal))
         if code == 4326:
             return CoordSpec(kind="wgs84", label="wgs84")
         return CoordSpec(kind="epsg", crs=f"EPSG:{code}", label=f"EPSG:{code} ({crs.name})")

@@ -77,7 +77,8 @@ class CoverageResult:
             geometry=[self.area], crs=ANALYSIS_CRS).to_crs(STORAGE_CRS)
 
 
-def load_facilities(spec: str | Path | gpd.GeoDataFrame, cache_dir: str | Path | None = None) -> gpd.GeoDataFrame:
+def load_facilities(spec: str | Path | gpd.GeoDataFrame, cache_dir: str | Path | None = None,
+                    encoding: str | None = None) -> gpd.GeoDataFrame:
     """Return facility points (EPSG:4326) from a spec.
 
     ``places`` (every place of the plan), ``places:museum,sports`` (those categories),
@@ -103,7 +104,7 @@ def load_facilities(spec: str | Path | gpd.GeoDataFrame, cache_dir: str | Path |
                 raise InputError("osm:CATEGORY needs the OSM cache folder (--cache)")
             frame = network.load_features(cache_dir, text[4:])
         else:
-            frame = _read_points_file(Path(text))
+            frame = _read_points_file(Path(text), encoding)
     if frame.crs is None:
         raise InputError(f"facilities {spec if not isinstance(spec, gpd.GeoDataFrame) else ''} have no CRS")
     frame = frame[~frame.geometry.is_empty & frame.geometry.notna()]
@@ -113,12 +114,12 @@ def load_facilities(spec: str | Path | gpd.GeoDataFrame, cache_dir: str | Path |
     return frame.set_geometry(points).to_crs(STORAGE_CRS).reset_index(drop=True)
 
 
-def _read_points_file(path: Path) -> gpd.GeoDataFrame:
+def _read_points_file(path: Path, encoding: str | None = None) -> gpd.GeoDataFrame:
     if not path.exists():
         raise InputError(f"facilities {path} not found (use places, places:CATEGORY, osm:CATEGORY or a file)")
     if path.suffix.lower() in (".csv", ".txt", ".tsv"):
-        return read_point_table(path)
-    return read_vector(path, what="设施 facilities")
+        return read_point_table(path, encoding)
+    return read_vector(path, what="设施 facilities", encoding=encoding)
 
 
 def town_land() -> gpd.GeoDataFrame:
@@ -140,7 +141,7 @@ def buffer_area(facilities: gpd.GeoDataFrame, radius_m: float) -> shapely.Geomet
 def coverage(
     facilities: str | Path | gpd.GeoDataFrame, *, minutes: float = 10.0, mode: str = "walk",
     method: str = "buffer", speed_kmh: float | None = None, cache_dir: str | Path | None = None,
-    graph=None, buffer_m: float = 50.0, max_snap_m: float = 500.0,
+    graph=None, buffer_m: float = 50.0, max_snap_m: float = 500.0, encoding: str | None = None,
 ) -> CoverageResult:
     """Return the service area of ``facilities`` and the share of each town's land it covers."""
     if method not in METHODS:
@@ -151,7 +152,7 @@ def coverage(
         if number is not None and not (math.isfinite(number) and number > 0):
             raise InputError(f"{option} {number!r}: 须为正的有限数值 / must be a positive finite number")
     limits.check("max_buffer_m", buffer_m, "--buffer-m")
-    points = load_facilities(facilities, cache_dir)
+    points = load_facilities(facilities, cache_dir, encoding)
     notes: list[str] = []
     radius = None
     if method == "buffer":

@@ -26,7 +26,7 @@ from rasterio.enums import Resampling
 from rasterio.transform import from_origin
 from rasterio.warp import reproject
 
-from wuzhong_geo import layers, style
+from wuzhong_geo import coords, layers, style
 from wuzhong_geo.csvsafe import write_csv
 from wuzhong_geo.errors import InputError
 from wuzhong_geo.outdir import publish, staging
@@ -336,7 +336,7 @@ KEY_COLUMNS = {
 
 def zonal_stats(
     raster_path: str | Path, by: str | Path | gpd.GeoDataFrame = "towns",
-    stats: tuple[str, ...] | list[str] | str = DEFAULT_STATS,
+    stats: tuple[str, ...] | list[str] | str = DEFAULT_STATS, *, encoding: str | None = None,
 ) -> gpd.GeoDataFrame:
     """Return ``by``'s units with statistics of every band, weighted by each cell's covered fraction.
 
@@ -349,10 +349,11 @@ def zonal_stats(
     from exactextract import exact_extract
 
     stats = _parse_stats(stats)
-    units = _units(by)
+    units = _units(by, encoding)  # encoding: of a Shapefile's DBF without .cpg
     with _open_raster(raster_path) as src:
         if src.crs is None:
             raise InputError(f"raster {raster_path} has no CRS; assign one before computing statistics")
+        coords.refuse_declared_crs(src.crs.to_wkt(), Path(raster_path).name)
         vec = units[[units.geometry.name]].to_crs(src.crs)
         _check_overlap(vec, src, raster_path)
         # Snap outlines to 1/100000 of a cell: this drops zero-width spikes, along which
@@ -410,7 +411,7 @@ def _parse_stats(stats) -> tuple[str, ...]:
     return stats
 
 
-def _units(by) -> gpd.GeoDataFrame:
+def _units(by, encoding: str | None = None) -> gpd.GeoDataFrame:
     if isinstance(by, gpd.GeoDataFrame):
         units = by.copy()
     elif isinstance(by, str) and by in KEY_COLUMNS:
@@ -419,7 +420,7 @@ def _units(by) -> gpd.GeoDataFrame:
         path = Path(by)
         if not path.exists():
             raise InputError(f"--by {by!r} is neither a layer ({', '.join(KEY_COLUMNS)}) nor an existing file")
-        units = read_vector(path, what="统计单元 zones")
+        units = read_vector(path, what="统计单元 zones", encoding=encoding)
     if units.crs is None:
         raise InputError(f"--by {by!r}: 统计单元没有坐标系，请另存为带坐标系的文件（如 EPSG:4326）/ the zones have no "
                          "CRS; save them with one (e.g. EPSG:4326)")

@@ -106,6 +106,27 @@ def detect_encoding(path: str | Path) -> str:
     )
 
 
+def detect_bytes_encoding(data: bytes) -> str | None:
+    """The codec of text bytes with no declared encoding: ascii, utf-8, gb18030 or big5; None if none fits.
+
+    Of the codecs that decode the bytes strictly (UTF-8, GB18030, Big5), the one that reads the
+    most of them as Chinese characters (two GBK bytes can be valid UTF-8 for a Cyrillic letter),
+    then the one whose characters are the common ones of its set; ties go to UTF-8, then GB18030.
+    """
+    if data.isascii():
+        return "ascii"
+    scores = {}
+    for rank, codec in enumerate(("utf-8", *_LEGACY)):
+        try:
+            text = data.decode(codec)
+        except UnicodeDecodeError:
+            continue
+        wide = [c for c in text if not c.isascii()]
+        cjk = sum("\u3000" <= c <= "\u9fff" or "\uff00" <= c <= "\uffef" for c in wide) / len(wide)
+        scores[codec] = (cjk, 1.0 if codec == "utf-8" else _common_share(data, codec), -rank)
+    return max(scores, key=scores.get) if scores else None
+
+
 def read_text(path: str | Path, encoding: str | None = None) -> tuple[str, str]:
     """Return ``(text, encoding)`` of a text file, detecting the encoding unless given."""
     path = Path(path)

@@ -77,6 +77,18 @@ def apply_options(boundaries: Optional[Path] = None, zone_rules: Optional[Path] 
         fail(f"{which}: 无法读取 / cannot read ({type(exc).__name__}: {_first_line(exc)})")
 
 
+def check_encoding_option(encoding: str | None) -> None:
+    """Fail (exit 2) for an unknown ``--encoding`` before any work."""
+    if encoding is None:
+        return
+    from wuzhong_geo import textio
+
+    try:
+        textio.check_encoding(encoding)
+    except InputError as exc:
+        fail(str(exc))
+
+
 def _first_line(exc: BaseException) -> str:
     """First line of an exception message, shortened: never a whole file's content echoed back."""
     text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__

@@ -7,7 +7,9 @@ from typing import Annotated
 
 import typer
 
-from wuzhong_geo.cli.app import OUT_PATH, BoundariesOption, app, apply_options, check_out, fail, number
+from wuzhong_geo.cli.app import (
+    OUT_PATH, BoundariesOption, app, apply_options, check_encoding_option, check_out, fail, number,
+)
 from wuzhong_geo.errors import InputError
 
 osm_app = typer.Typer(
@@ -94,6 +96,9 @@ def coverage_command(
     buffer_m: Annotated[float, typer.Option("--buffer-m", help="路段缓冲（米） Street buffer (network).",
                                             callback=number("--buffer-m", limit="max_buffer_m"))] = 50.0,
     draw_map: Annotated[bool, typer.Option("--map/--no-map", help="是否出图 Draw coverage_map.png.")] = True,
+    encoding: Annotated[str | None, typer.Option(
+        "--encoding", help="设施文件的文本编码（默认自动识别，含无 .cpg 的 GBK Shapefile）。 Text encoding of the facility file "
+                           "(default: detected, GBK Shapefiles without .cpg included).")] = None,
     boundaries: BoundariesOption = None,
 ) -> None:
     """设施服务范围与各镇（街道）陆域覆盖比例。 Service areas and the share of each town's land covered."""
@@ -103,10 +108,11 @@ def coverage_command(
         fail(f"--mode {mode!r} / --method {method!r}: 可选 / choose --mode {' | '.join(network.MODES)} and "
              f"--method {' | '.join(coverage.METHODS)}")
     check_out(out)
+    check_encoding_option(encoding)
     apply_options(boundaries)
     try:
         result = coverage.coverage(facilities, minutes=minutes, mode=mode, method=method, speed_kmh=speed,
-                                   cache_dir=cache, buffer_m=buffer_m)
+                                   cache_dir=cache, buffer_m=buffer_m, encoding=encoding)
         paths = coverage.write_coverage(result, out, map_png=draw_map)
     except InputError as exc:
         fail(str(exc))

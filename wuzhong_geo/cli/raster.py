@@ -7,7 +7,9 @@ from typing import Annotated
 
 import typer
 
-from wuzhong_geo.cli.app import OUT_PATH, BoundariesOption, app, apply_options, check_out, fail, number
+from wuzhong_geo.cli.app import (
+    OUT_PATH, BoundariesOption, app, apply_options, check_encoding_option, check_out, fail, number,
+)
 from wuzhong_geo.errors import InputError
 
 
@@ -48,6 +50,9 @@ def zonal_command(
     map_png: Annotated[Path | None, typer.Option(
         "--map", parser=OUT_PATH, help="同时出专题图（第一项统计）。 Also draw a thematic map of the first statistic.")]
     = None,
+    encoding: Annotated[str | None, typer.Option(
+        "--encoding", help="--by 矢量文件的文本编码（默认自动识别，含无 .cpg 的 GBK Shapefile）。 Text encoding of the --by file "
+                           "(default: detected, GBK Shapefiles without .cpg included).")] = None,
     boundaries: BoundariesOption = None,
 ) -> None:
     """按单元统计栅格（边缘像元按覆盖比例加权）。 Zonal statistics per unit, edge cells weighted by coverage."""
@@ -58,12 +63,13 @@ def zonal_command(
     check_out(out, kind="file")
     if map_png is not None:
         check_out(map_png, option="--map", kind="file")
+    check_encoding_option(encoding)
     apply_options(boundaries)
     if not raster_path.is_file():
         fail(f"{raster_path}: 找不到栅格文件 / raster file not found")
     try:
         raster._parse_stats(stats)
-        result = raster.zonal_stats(raster_path, by, stats)
+        result = raster.zonal_stats(raster_path, by, stats, encoding=encoding)
         write_file_atomically(out, lambda tmp: write_csv(raster.zonal_table(result, by), tmp))
     except (InputError, OSError) as exc:
         fail(str(exc))

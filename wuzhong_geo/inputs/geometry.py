@@ -22,6 +22,9 @@ def reproject_vector(
     bounds = shapely.bounds(geoms[finite]) if finite.any() else np.zeros((0, 4))
     projected_numbers = bool(bounds.size) and bool(np.nanmax(np.abs(bounds)) > 1000)
     declared = frame.crs
+    if spec is None or spec.kind not in ("epsg", "wgs84"):  # --crs EPSG:n / wgs84 overrides the file's own
+        coords.refuse_declared_crs(declared, info.source, override=(
+            "如坐标实为其他坐标系，请用 --crs 指定 / if the coordinates are in another CRS, declare it with --crs"))
     chosen = pyproj.CRS.from_user_input(spec.crs) if spec is not None and spec.kind == "epsg" else declared
     if chosen is not None and chosen.is_projected and bounds.size and not projected_numbers:
         degrees_hint(info, chosen.to_string())

@@ -7,40 +7,16 @@ from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
-import pandas as pd
 import pyogrio
 
 from wuzhong_geo import limits
 from wuzhong_geo.errors import InputError
 from wuzhong_geo.inputs.geometry import finish_geometries, reproject_vector
 from wuzhong_geo.inputs.sites import InputInfo, SiteReader, whole_frame_reader
-from wuzhong_geo.vector import short_reason
+from wuzhong_geo.vector import shapefile_encoding, short_reason
 
 #: File suffixes read as vector data.
 VECTOR_SUFFIXES = {".geojson", ".json", ".gpkg", ".shp", ".zip", ".fgb", ".kml", ".parquet"}
-
-
-def _shapefile_without_cpg(path: Path) -> bool:
-    if path.suffix.lower() == ".shp":
-        return not path.with_suffix(".cpg").exists() and not path.with_suffix(".CPG").exists()
-    if path.suffix.lower() == ".zip":
-        try:
-            with zipfile.ZipFile(path) as z:
-                names = [n.lower() for n in z.namelist()]
-        except zipfile.BadZipFile:
-            return False
-        return any(n.endswith(".dbf") for n in names) and not any(n.endswith(".cpg") for n in names)
-    return False
-
-
-def _mojibake_score(frame: pd.DataFrame) -> int:
-    """Latin-1 letters and replacement characters: the marks of a GBK DBF read as Latin-1/UTF-8."""
-    score = 0
-    for col in frame.columns:
-        if frame[col].dtype == object or str(frame[col].dtype).startswith(("str", "string")):
-            text = frame[col].dropna().astype(str)
-            score += int(text.str.count(r"[\u0080-\u00ff\ufffd]").sum())
-    return score
 
 
 def _zip_member(path: Path) -> str:
@@ -83,23 +59,16 @@ def open_vector(
     if len(names) > 1:
         info.notes.append(f"读取图层 {chosen!r}（共 {len(names)} 个图层：{', '.join(names)}）")
     kwargs = {"layer": chosen, "engine": "pyogrio"}
+    # A GBK DBF without .cpg (Chinese desktop GIS) would read as Latin-1 mojibake: decode it by its bytes.
+    codec = shapefile_encoding(path, encoding)
     try:
-        if encoding:
-            frame = gpd.read_file(source, encoding=encoding, **kwargs)
-            info.encoding = encoding
-        else:
-            frame = gpd.read_file(source, **kwargs)
-            if _shapefile_without_cpg(path) and _mojibake_score(frame.drop(columns="geometry")):
-                # Chinese desktop GIS writes GBK DBFs without a .cpg: GDAL then assumes Latin-1.
-                alt = gpd.read_file(source, encoding="GB18030", **kwargs)
-                if _mojibake_score(alt.drop(columns="geometry")) < _mojibake_score(
-                    frame.drop(columns="geometry")
-                ):
-                    frame = alt
-                    info.encoding = "GB18030"
-                    info.notes.append("属性表（DBF）没有 .cpg 编码说明，按 GBK/GB18030 读取")
+        frame = gpd.read_file(source, encoding=codec, **kwargs) if codec else gpd.read_file(source, **kwargs)
     except Exception as exc:  # noqa: BLE001 - any reader failure is an unreadable file
         raise InputError(f"{path.name}: 无法读取（{short_reason(exc)}）/ cannot read it; export it again") from None
+    if codec:
+        info.encoding = codec
+        if not encoding:
+            info.notes.append(f"属性表（DBF）没有 .cpg 编码说明，按字节识别为 {codec} 读取")
     if frame.empty:
         raise InputError(
             f"{path.name}: 图层 {chosen!r} 没有要素 / layer {chosen!r} has no features"

@@ -625,11 +625,55 @@ def tables() -> None:
     )
 
 
+def _zipped_shapefile(frame: gpd.GeoDataFrame, name: str, encoding: str, crs: str | None = None,
+                      prj: str | None = None) -> None:
+    """Write ``frame`` as ``name``.zip: a Shapefile whose DBF is in ``encoding`` with no .cpg (as
+    Chinese desktop GIS writes them); ``prj`` replaces the .prj text (e.g. an ESRI Xi'an 80 WKT)."""
+    folder = HERE / f"_{name}"
+    folder.mkdir(exist_ok=True)
+    out = frame.to_crs(crs) if crs else frame
+    out.to_file(folder / f"{name}.shp", driver="ESRI Shapefile", engine="pyogrio", encoding=encoding)
+    for cpg in folder.glob("*.cpg"):
+        cpg.unlink()
+    if prj is not None:
+        (folder / f"{name}.prj").write_text(prj, encoding="ascii")
+    with zipfile.ZipFile(HERE / f"{name}.zip", "w") as z:
+        for f in sorted(folder.iterdir()):
+            z.write(f, f.name)
+            f.unlink()
+    folder.rmdir()
+
+
+def hostile_vectors() -> None:
+    """Shapefiles a hostile (or merely Chinese-desktop) user sends to zonal, coverage and check."""
+    from wuzhong_geo import layers
+
+    towns = layers.towns()[["name", "geometry"]].rename(columns={"name": "单元名称"})
+    towns["备注"] = "吴中区镇街"
+    # zonal --by: GBK DBF without .cpg
+    _zipped_shapefile(towns, "zones_gbk", "GBK")
+    points = gpd.GeoDataFrame(
+        {"设施名称": ["木渎文化中心", "甪直体育馆", "香山街道社区中心"]},
+        geometry=gpd.points_from_xy([120.5126, 120.8363, 120.4620], [31.2598, 31.2496, 31.0920]),
+        crs="EPSG:4326",
+    )
+    # coverage / check: GBK DBF without .cpg
+    _zipped_shapefile(points, "facilities_gbk", "GBK")
+    # a Latin-1 DBF without .cpg that no Chinese encoding decodes: refused, naming --encoding
+    latin = points.assign(设施名称=["Café ", "Crème brûlée ", "Ça va "]).rename(columns={"设施名称": "name"})
+    _zipped_shapefile(latin, "facilities_latin1", "latin1")
+    # a .prj that declares Xi'an 1980 3-degree GK CM 120E (EPSG:2385, ESRI WKT as ArcGIS writes it)
+    xian = pyproj.CRS.from_epsg(2385).to_wkt("WKT1_ESRI")
+    _zipped_shapefile(points.rename(columns={"设施名称": "name"}), "facilities_xian80", "UTF-8", crs="EPSG:4549",
+                      prj=xian)
+
+
 if __name__ == "__main__":
     samples()
     vectors()
     parcels()
     tables()
+    hostile_vectors()
     print(
         "written:",
         sorted(p.name for p in HERE.iterdir()),
