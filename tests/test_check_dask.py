@@ -1,6 +1,18 @@
-"""The Dask engine on a two-worker local cluster gives the in-memory engine's answers."""
+"""The Dask engine gives the in-memory engine's answers, row for row, on normal and hostile input.
+
+Clusters: a two-worker ``LocalCluster`` and, as a user starts one, a ``dask scheduler`` and two
+``dask worker`` processes on localhost.
+"""
 
 from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
@@ -8,8 +20,14 @@ import pandas as pd
 import pytest
 import shapely
 
-from wuzhong_geo import layers, pipeline
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from typer.testing import CliRunner
+
+from wuzhong_geo import layers, limits, pipeline
 from wuzhong_geo.check_dask import check_dask
+from wuzhong_geo.cli import app
+from wuzhong_geo.csvsafe import FORMULA_START
 from wuzhong_geo.errors import InputError
 from wuzhong_geo.settings import ANALYSIS_CRS
 
@@ -162,24 +180,17 @@ def test_cli_engine_dask_with_a_scheduler_address(tmp_path, client):
     assert refused.exit_code == 2 and "--engine dask" in refused.output
 
 
-def test_cli_on_a_scheduler_and_two_workers_started_as_a_user_would(tmp_path):
-    """`dask scheduler` and two `dask worker` processes on localhost, then `check --engine dask`."""
-    import json
-    import os
-    import shutil
-    import subprocess
-    import time
-
-    from typer.testing import CliRunner
-
-    from wuzhong_geo.cli import app
-
-    address_file = tmp_path / "scheduler.json"
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [os.getcwd(), os.environ.get("PYTHONPATH")]))}
-    common = {"env": env, "cwd": tmp_path, "stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}
-    dask_cli = shutil.which("dask") or pytest.skip("the dask command is not installed")
-    procs = [subprocess.Popen([dask_cli, "scheduler", "--port", "0",
-                               "--no-dashboard", "--scheduler-file", str(address_file)], **common)]
+@pytest.fixture(scope="module")
+def user_scheduler(tmp_path_factory):
+    """`dask scheduler` and two `dask worker` processes on localhost, started as a user would."""
+    folder = tmp_path_factory.mktemp("scheduler")
+    address_file = folder / "scheduler.json"
+    root = str(Path(__file__).resolve().parents[1])
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [root, os.environ.get("PYTHONPATH")]))}
+    common = {"env": env, "cwd": folder, "stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}
+    dask_cli = shutil.which("dask") or str(Path(sys.executable).with_name("dask"))
+    procs = [subprocess.Popen([dask_cli, "scheduler", "--port", "0", "--no-dashboard",
+                               "--scheduler-file", str(address_file)], **common)]
     try:
         for _ in range(600):
             if address_file.exists() and address_file.stat().st_size:
@@ -187,25 +198,165 @@ def test_cli_on_a_scheduler_and_two_workers_started_as_a_user_would(tmp_path):
             time.sleep(0.1)
         address = json.loads(address_file.read_text())["address"]
         for _ in range(2):
-            procs.append(subprocess.Popen([dask_cli, "worker", address,
-                                           "--nthreads", "1", "--no-dashboard"], **common))
+            procs.append(subprocess.Popen([dask_cli, "worker", address, "--nthreads", "1", "--no-dashboard"],
+                                          **common))
         from distributed import Client
 
         with Client(address, timeout="60s") as c:
             c.wait_for_workers(2, timeout=120)
-        src = tmp_path / "in.csv"
-        rows = sample_rows(600)
-        rows.to_csv(src, index=False)
-        result = CliRunner().invoke(app, ["check", str(src), "--out", str(tmp_path / "out"), "--engine", "dask",
-                                          "--scheduler", address, "--partitions", "3"])
-        assert result.exit_code == 0, result.output
-        got = gpd.read_parquet(tmp_path / "out" / "points")
-        expected = pipeline.check_sites(src)
-        assert_frames_equal(got, expected, list(expected.columns))
-        summary = json.loads((tmp_path / "out" / "summary.json").read_text(encoding="utf-8"))
-        assert summary["dask"]["workers"] == 2 and summary["dask"]["scheduler"] == address
+        yield address
     finally:
         for p in procs[::-1]:
             p.terminate()
         for p in procs:
             p.wait(timeout=60)
+
+
+def hostile_lines(shapes: list[str]) -> list[str]:
+    """Data lines of a 名称,经度,纬度,备注 file, one per shape: the ways analysts' files go wrong."""
+    rng = np.random.default_rng(len(shapes))
+    lines = []
+    for i, shape in enumerate(shapes):
+        lon, lat = round(120.45 + rng.random() * 0.4, 6), round(31.05 + rng.random() * 0.25, 6)
+        lines.append({
+            "ok": f"项目{i},{lon},{lat},普通",
+            "extra": f"多一列{i},{lon},{lat},备注,多出的字段",
+            "short": f"少一列{i},{lon}",
+            "blank": "",
+            "spaces": "   ",
+            "trailing": f"末尾逗号{i},{lon},{lat},x,",
+            "formula": f"{FORMULA_START[i % len(FORMULA_START)].strip() or '='}cmd|' /C calc'!A0,{lon},{lat},=1+1",
+            "empty": ",,,",
+            "text": f"文字坐标{i},东经,北纬,",
+            "swapped": f"填反{i},{lat},{lon},",
+            "huge": f"超大{i},1e400,-inf,",
+        }[shape])
+    return lines
+
+
+def write_hostile(path: Path, shapes: list[str], title: bool = False) -> Path:
+    head = ["某某项目清单（2025年）", ""] if title else []
+    path.write_text("\n".join([*head, "名称,经度,纬度,备注", *hostile_lines(shapes)]) + "\n", encoding="utf-8")
+    return path
+
+
+SHAPES = ["ok", "extra", "short", "blank", "spaces", "trailing", "formula", "empty", "text", "swapped", "huge"]
+
+
+def memory_and_dask_csv(src: Path, out: Path, *extra: str) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """results.csv of both engines on the CLI (dask with ``extra`` options), as text."""
+    mem = CliRunner().invoke(app, ["check", str(src), "--out", str(out / "memory"), "--no-progress",
+                                   "--formats", "csv"], catch_exceptions=False)
+    assert mem.exit_code == 0, mem.output
+    dsk = CliRunner().invoke(app, ["check", str(src), "--out", str(out / "dask"), "--engine", "dask",
+                                   "--formats", "csv,parquet,html", *extra], catch_exceptions=False)
+    assert dsk.exit_code == 0, dsk.output
+    read = lambda p: pd.read_csv(p / "results.csv", encoding="utf-8-sig", dtype=str, keep_default_na=False)
+    return read(out / "memory"), read(out / "dask")
+
+
+def test_hostile_csv_on_a_user_started_scheduler_equals_the_memory_engine(tmp_path, user_scheduler):
+    shapes = [*SHAPES * 30, *["ok"] * 400]
+    np.random.default_rng(3).shuffle(shapes)
+    src = write_hostile(tmp_path / "hostile.csv", shapes, title=True)
+    memory, dask_ = memory_and_dask_csv(src, tmp_path, "--scheduler", user_scheduler, "--partitions", "7")
+    pd.testing.assert_frame_equal(dask_, memory)
+    physical = [s for s in shapes if s not in ("blank", "spaces")]
+    assert len(dask_) == len(physical) and list(dask_["row_id"]) == [str(i) for i in range(1, len(physical) + 1)]
+    malformed = dask_[dask_["status"] == "malformed_row"]
+    assert len(malformed) == shapes.count("extra") + shapes.count("short")
+    assert malformed["message"].str.contains(r"第 \d+ 行有 \d 个字段").all()
+    # line numbers are the file's: title lines, header, blank lines all counted
+    lines = (tmp_path / "hostile.csv").read_text(encoding="utf-8").splitlines()
+    for message in malformed["message"]:
+        number = int(message.split("第 ")[1].split(" 行")[0])
+        assert lines[number - 1].startswith(("多一列", "少一列"))
+    cells = dask_.drop(columns=[c for c in dask_ if c.startswith(("wgs84", "dist", "x_", "y_"))]).to_numpy().ravel()
+    assert not any(str(c).startswith(("=", "+", "@")) for c in cells)  # no live formula
+    summary = json.loads((tmp_path / "dask" / "summary.json").read_text(encoding="utf-8"))
+    assert summary["dask"]["scheduler"] == user_scheduler and summary["dask"]["workers"] == 2
+    assert summary["dask"]["partitions"] == 7 and summary["rows"] == len(physical)
+    assert (tmp_path / "dask" / "report.html").stat().st_size > 10_000
+    got = gpd.read_parquet(tmp_path / "dask" / "points")
+    assert sorted(got["row_id"]) == list(range(1, len(physical) + 1))
+
+
+def test_normal_csv_and_geoparquet_on_a_user_started_scheduler(tmp_path, user_scheduler):
+    rows = sample_rows(2_000)
+    src = tmp_path / "in.csv"
+    rows.to_csv(src, index=False)
+    memory, dask_ = memory_and_dask_csv(src, tmp_path, "--scheduler", user_scheduler, "--partitions", "3")
+    pd.testing.assert_frame_equal(dask_, memory)
+    points = gpd.read_parquet(tmp_path / "dask" / "points")
+    assert_frames_equal(points, pipeline.check_sites(src), list(points.columns))
+
+
+@given(st.lists(st.sampled_from(SHAPES), min_size=1, max_size=40), st.integers(1, 6))
+@settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+def test_generated_hostile_files_every_row_once_as_in_memory(tmp_path_factory, client, shapes, partitions):
+    folder = tmp_path_factory.mktemp("gen")
+    if all(s in ("blank", "spaces") for s in shapes):
+        shapes = [*shapes, "ok"]
+    src = write_hostile(folder / "in.csv", shapes)
+    check_dask(src, folder / "dask", client=client, partitions=partitions, formats="csv")
+    pipeline.run(src, folder / "memory", formats="csv", progress=False)
+    read = lambda p: pd.read_csv(p / "results.csv", encoding="utf-8-sig", dtype=str, keep_default_na=False)
+    pd.testing.assert_frame_equal(read(folder / "dask"), read(folder / "memory"))
+
+
+def test_quoted_newlines_and_several_files(tmp_path, client):
+    """A quoted field spanning lines keeps its file in one partition; files continue the row_id."""
+    src = tmp_path / "parts"
+    src.mkdir()
+    write_hostile(src / "a.csv", ["ok", "extra", "ok"])
+    (src / "b.csv").write_text('名称,经度,纬度,备注\n"两行\n名称",120.6,31.26,x\n少一列,120.6\n', encoding="utf-8")
+    write_hostile(src / "c.csv", ["ok", "blank", "short"])
+    check_dask(src, tmp_path / "out", client=client, partitions=8, formats="csv")
+    got = pd.read_csv(tmp_path / "out" / "results.csv", encoding="utf-8-sig", dtype=str, keep_default_na=False)
+    assert list(got["row_id"]) == [str(i) for i in range(1, 8)]
+    assert list(got["status"] == "malformed_row") == [False, True, False, False, True, False, True]
+    assert got.loc[3, "名称"] == "两行\n名称"
+    assert "第 4 行" in got.loc[4, "message"]  # b.csv: header 1, the quoted record 2–3, then line 4
+    assert "第 4 行" in got.loc[6, "message"]  # c.csv: line 3 is blank
+
+
+def test_limits_reach_the_workers_and_the_output_stays(tmp_path, client):
+    src = write_hostile(tmp_path / "in.csv", ["ok"] * 30)
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "old.txt").write_text("old", encoding="utf-8")
+    limits.set_limit("max_rows=10")
+    try:
+        with pytest.raises(InputError, match="max_rows"):
+            check_dask(src, out, client=client, partitions=2)  # 15 rows a partition: refused on a worker
+        summary = check_dask(src, out, client=client, partitions=4)  # 8 rows a partition
+    finally:
+        limits.reset()
+    assert summary["rows"] == 30
+    assert (out / "old.txt").read_text(encoding="utf-8") == "old"
+    assert not list(tmp_path.glob(".out.tmp-*"))
+    limits.set_limit("max_columns=3")
+    try:
+        with pytest.raises(InputError, match="max_columns"):
+            check_dask(src, tmp_path / "o2", client=client)
+    finally:
+        limits.reset()
+    assert not (tmp_path / "o2").exists()
+
+
+@pytest.mark.parametrize("formats, named", [("gpkg", "gpkg"), ("csv,xlsx", "xlsx"), ("pdf", "pdf"), (",", "--formats")])
+def test_formats_the_dask_engine_cannot_write_are_refused_up_front(tmp_path, formats, named):
+    src = write_hostile(tmp_path / "in.csv", ["ok"])
+    result = CliRunner().invoke(app, ["check", str(src), "--out", str(tmp_path / "o"), "--engine", "dask",
+                                      "--formats", formats], catch_exceptions=False)
+    assert result.exit_code == 2 and named in result.output and "--engine" in result.output or named == "--formats"
+    assert result.exit_code == 2 and "Traceback" not in result.output
+    assert not (tmp_path / "o").exists()
+
+
+def test_bad_scheduler_address_is_a_message(tmp_path):
+    src = write_hostile(tmp_path / "in.csv", ["ok"])
+    result = CliRunner().invoke(app, ["check", str(src), "--out", str(tmp_path / "o"), "--engine", "dask",
+                                      "--scheduler", "tcp://127.0.0.1:9"], catch_exceptions=False)
+    assert result.exit_code == 2 and "scheduler" in result.output and "Traceback" not in result.output
+    assert not (tmp_path / "o").exists()

@@ -10,6 +10,8 @@ from __future__ import annotations
 import os
 import re
 import zipfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -88,6 +90,23 @@ def set_limit(assignment: str) -> None:
 def reset() -> None:
     """Forget ``--limit`` overrides (tests and long-lived sessions)."""
     _overrides.clear()
+
+
+def snapshot() -> dict[str, float]:
+    """Every limit's value in this process (``--limit``, environment, default): for worker processes."""
+    return {name: get(name) for name in LIMITS}
+
+
+@contextmanager
+def applied(values: dict[str, float]) -> Iterator[None]:
+    """Use ``values`` (a :func:`snapshot`) as the limits within the block, e.g. in a Dask worker."""
+    saved = dict(_overrides)
+    _overrides.update(values)
+    try:
+        yield
+    finally:
+        _overrides.clear()
+        _overrides.update(saved)
 
 
 def exceeded(name: str, found: float, what: str) -> InputError:

@@ -109,8 +109,13 @@ def _options(options: CheckOptions | None, overrides: dict) -> CheckOptions:
     return options
 
 
-def open_check(source, options: CheckOptions | None = None, **overrides) -> CheckRun:
-    """Validate options, open the input and build the context; raise InputError before any work."""
+def open_check(
+    source, options: CheckOptions | None = None, *, reader: SiteReader | None = None, **overrides
+) -> CheckRun:
+    """Validate options, open the input and build the context; raise InputError before any work.
+
+    ``reader``: an input already opened (the Dask engine opens the first part of a partitioned file).
+    """
     opts = _options(options, overrides)
     if opts.buffer_m is not None and not (opts.buffer_m > 0):
         raise InputError(f"--buffer-m 须为正数 / must be positive, not {opts.buffer_m!r}")
@@ -124,7 +129,8 @@ def open_check(source, options: CheckOptions | None = None, **overrides) -> Chec
     )
     if opts.boundaries is not None:
         layers.use_boundaries(opts.boundaries)
-    reader = open_input(source, reserved=result_column_names(), **opts.read_options())
+    if reader is None:
+        reader = open_input(source, reserved=result_column_names(), **opts.read_options())
     active = layers.active_boundaries()
     return CheckRun(
         reader=reader,

@@ -46,7 +46,7 @@ def check_command(
     progress: Annotated[Optional[bool], typer.Option(
         "--progress/--no-progress", help="显示进度条（默认：终端中显示）。 Progress bar (default: on a terminal).")] = None,
     engine: Annotated[str, typer.Option(
-        "--engine", help="计算引擎：memory（默认）| dask（超大点集：分区 GeoParquet/CSV，输出分区 GeoParquet）。"
+        "--engine", help="计算引擎：memory（默认）| dask（超大点集：分区 CSV/GeoParquet 输入，--formats parquet,csv,html）。"
                          " memory (default) | dask (very large point sets; see docs/scale.md).")] = "memory",
     scheduler: Annotated[Optional[str], typer.Option(
         "--scheduler", help="Dask 调度器地址（默认启动本机两进程集群）。 Dask scheduler address "
@@ -83,7 +83,7 @@ def check_command(
             summary = check_dask(
                 input_path, out, scheduler=scheduler, partitions=partitions, crs=crs, lon_col=lon_col,
                 lat_col=lat_col, name_col=name_col, category_col=category_col, town_col=town_col,
-                buffer_m=buffer_m, rules=rules, encoding=encoding,
+                buffer_m=buffer_m, rules=rules, encoding=encoding, formats=formats,
             )
         else:
             summary = pipeline.run(

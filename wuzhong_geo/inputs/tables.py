@@ -57,13 +57,7 @@ class _TablePlan:
 def open_text(path: Path, spec, encoding: str | None, explicit: dict) -> SiteReader:
     """Open a CSV/TSV/TXT (or 界址点坐标 TXT) file; rows are parsed chunk by chunk."""
     codec = encoding or detect_encoding(path)
-    with open(path, encoding=codec, errors="strict", newline="") as f:
-        try:
-            head = f.read(1 << 16)
-        except UnicodeDecodeError as exc:
-            raise InputError(
-                f"{path.name}: 不能按 {codec} 解码 / cannot decode as {codec}: {exc}"
-            ) from None
+    head = read_head(path, codec)
     if parcels.looks_like_parcel_txt(head):
         try:
             parsed = parcels.read_parcel_txt(path, crs=_parcel_crs(spec), encoding=codec)
@@ -87,13 +81,7 @@ def open_text(path: Path, spec, encoding: str | None, explicit: dict) -> SiteRea
         return whole_frame_reader(
             finish_geometries(frame, info), info, {**explicit, "lon_col": None, "lat_col": None}
         )
-    if not head.strip():
-        raise InputError(f"{path.name}: 文件为空 / the file is empty")
-    lines = head.splitlines()
-    sep = sniff_delimiter(lines[:30])
-    skip = header_row(lines[:30], sep, explicit)
-    header = _header(path, codec, sep, skip)
-    limits.check("max_columns", len(header), f"{path.name} 第 {skip + 1} 行 / line {skip + 1}")
+    sep, skip, header = text_layout(path, codec, head, explicit)
     info = InputInfo(source=path.name, format="csv", encoding=codec)
     if skip:
         info.notes.append(f"跳过表头上方 {skip} 行标题")
@@ -106,6 +94,32 @@ def open_text(path: Path, spec, encoding: str | None, explicit: dict) -> SiteRea
     limits.check("max_rows", rows, path.name)
     return table_reader(chunks, first.head(0).drop(columns=MALFORMED), rows, spec, info, explicit,
                         first=first.drop(columns=MALFORMED))
+
+
+def read_head(path: Path, codec: str) -> str:
+    """The first 64 KiB of a text file as text; InputError if it does not decode as ``codec``."""
+    with open(path, encoding=codec, errors="strict", newline="") as f:
+        try:
+            return f.read(1 << 16)
+        except UnicodeDecodeError as exc:
+            raise InputError(
+                f"{path.name}: 不能按 {codec} 解码 / cannot decode as {codec}: {exc}"
+            ) from None
+
+
+def text_layout(path: Path, codec: str, head: str, explicit: dict) -> tuple[str, int, list[str]]:
+    """Delimiter, number of title lines above the header, and the header of a delimited text file.
+
+    InputError for an empty file or a header over the ``max_columns`` limit.
+    """
+    if not head.strip():
+        raise InputError(f"{path.name}: 文件为空 / the file is empty")
+    lines = head.splitlines()
+    sep = sniff_delimiter(lines[:30])
+    skip = header_row(lines[:30], sep, explicit)
+    header = _header(path, codec, sep, skip)
+    limits.check("max_columns", len(header), f"{path.name} 第 {skip + 1} 行 / line {skip + 1}")
+    return sep, skip, header
 
 
 #: Cells read as missing, as pandas does (``NA``, ``NULL``, ``#N/A``, ``nan``, …).
@@ -135,34 +149,43 @@ def _records(path: Path, codec: str, sep: str, skip: int, header: list[str], siz
     first, so files whose every line ends with a delimiter read normally. Cells keep their
     leading spaces (a space protects a formula-like cell); blank lines are not records.
     """
-    n = len(header)
     with open(path, encoding=codec, newline="") as f:
         for _ in range(skip):
             f.readline()
         reader = csv.reader(f, delimiter=sep)
         next(reader, None)
-        rows: list[list[str]] = []
-        bad: list[str] = []
-        last_line = skip + 1
-        for record in reader:
-            start, last_line = last_line + 1, reader.line_num + skip
-            if not record or (len(record) == 1 and not record[0].strip()):
-                continue
-            count = len(record)
-            while len(record) > n and not record[-1].strip():
-                record.pop()
-            if len(record) == n:
-                bad.append("")
-            else:
-                bad.append(f"第 {start} 行有 {count} 个字段，表头有 {n} 个（分隔符或引号有误？）/ "
-                           f"line {start} has {count} fields, the header {n}")
-                record = (record + [""] * n)[:n]
-            rows.append(record)
-            if len(rows) >= size:
-                yield _frame(rows, header, bad)
-                rows, bad = [], []
-        if rows or not bad:
+        yield from parse_records(reader, header, size, line_offset=skip)
+
+
+def parse_records(reader, header: list[str], size: int, line_offset: int) -> Iterator[pd.DataFrame]:
+    """Frames of at most ``size`` records from a ``csv.reader`` (see :func:`_records`).
+
+    ``line_offset`` + the reader's line count is the file's line number: the Dask engine reads a
+    byte range of a file with a fresh reader and the line number its range starts after.
+    """
+    n = len(header)
+    rows: list[list[str]] = []
+    bad: list[str] = []
+    last_line = reader.line_num + line_offset
+    for record in reader:
+        start, last_line = last_line + 1, reader.line_num + line_offset
+        if not record or (len(record) == 1 and not record[0].strip()):
+            continue
+        count = len(record)
+        while len(record) > n and not record[-1].strip():
+            record.pop()
+        if len(record) == n:
+            bad.append("")
+        else:
+            bad.append(f"第 {start} 行有 {count} 个字段，表头有 {n} 个（分隔符或引号有误？）/ "
+                       f"line {start} has {count} fields, the header {n}")
+            record = (record + [""] * n)[:n]
+        rows.append(record)
+        if len(rows) >= size:
             yield _frame(rows, header, bad)
+            rows, bad = [], []
+    if rows or not bad:
+        yield _frame(rows, header, bad)
 
 
 def _frame(rows: list[list[str]], header: list[str], bad: list[str]) -> pd.DataFrame:

@@ -18,9 +18,10 @@ from wuzhong_geo.csvsafe import safe_table
 class CsvWriter:
     """Append Arrow tables (same columns each time) to one CSV file, kept open between chunks."""
 
-    def __init__(self, path: Path, columns: list[str]):
+    def __init__(self, path: Path, columns: list[str], header: bool = True):
         self.path = Path(path)
         self.columns = list(columns)
+        self._header = header  # False: rows only (the Dask engine's parts, joined after one header)
         self._file: pa.NativeFile | None = None
         self._writer: pa_csv.CSVWriter | None = None
         self._schema: pa.Schema | None = None
@@ -30,9 +31,10 @@ class CsvWriter:
         table = safe_table(table.select(self.columns))
         if self._writer is None:
             self._file = pa.OSFile(str(self.path), "wb")  # native file: writes without the GIL
-            self._file.write(codecs.BOM_UTF8)
+            if self._header:
+                self._file.write(codecs.BOM_UTF8)
             # quoting "needed" quotes every text cell, CR and LF included
-            options = pa_csv.WriteOptions(include_header=True, quoting_style="needed")
+            options = pa_csv.WriteOptions(include_header=self._header, quoting_style="needed")
             self._schema = table.schema
             self._writer = pa_csv.CSVWriter(self._file, self._schema, write_options=options)
         self._writer.write_table(table.cast(self._schema))

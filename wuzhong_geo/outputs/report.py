@@ -119,6 +119,23 @@ class ReportData:
         if room > 0 and len(problems):
             self.problems.append(problems.head(room))
 
+    def merge(self, later: ReportData) -> None:
+        """Append what :meth:`add` kept of later rows (a Dask partition's), within the same caps."""
+        for kept, more, cap in ((self.points, later.points, MAX_MAP_POINTS), (self.shapes, later.shapes, 2000),
+                                (self.flagged, later.flagged, MAX_TABLE_ROWS),
+                                (self.site_geoms, later.site_geoms, MAX_SITE_MAPS + 1),
+                                (self.problems, later.problems, MAX_TABLE_ROWS)):
+            room = cap - sum(len(f) for f in kept)
+            for frame in more:
+                if room <= 0:
+                    break
+                kept.append(frame.head(room))
+                room -= len(kept[-1])
+        self.n_points = sum(len(f) for f in self.points)
+        self.n_shapes = sum(len(f) for f in self.shapes)
+        self.n_flagged += later.n_flagged
+        self.n_problems += later.n_problems
+
 
 def _e(value) -> str:
     if value is None or (isinstance(value, float) and np.isnan(value)) or value is pd.NA:
