@@ -155,7 +155,8 @@ def child_dask(n: int, seed: int, workers: int, partitions: int | None, classify
         try:
             # Warm-up (untimed): every worker imports the package and builds its lookup once.
             units = classify.unit_polygons()
-            check_dask.check_dask(str(warm), Path(tmp) / "warm_out", client=client, partitions=workers)
+            check_dask.check_dask(str(warm), Path(tmp) / "warm_out", client=client, partitions=workers,
+                                 formats="parquet")
             client.run(lambda u: __import__("wuzhong_geo.classify").classify.classify_points(
                 [120.5], [31.2], units=u), units)
             client.run(_reset_peak)
@@ -168,7 +169,7 @@ def child_dask(n: int, seed: int, workers: int, partitions: int | None, classify
                 counts = frame.map_partitions(_classify_counts, dask.delayed(units), meta=meta).compute()
                 rows = int(counts["count"].sum())
             else:
-                summary = check_dask.check_dask(str(src), Path(tmp) / "out", client=client)
+                summary = check_dask.check_dask(str(src), Path(tmp) / "out", client=client, formats="parquet")
                 rows = summary["rows"]
             seconds = time.perf_counter() - start
             worker_peaks = client.run(_peak_mb)

@@ -383,7 +383,7 @@ def campaign(folder: Path, quick: bool) -> list[tuple[str, str, str, str, str]]:
         record("indicators", "option", f"{option} {value!r}", run_cli(["indicators", option, value, "--out", out_dir()]))
     for value in BAD_NUMBERS:
         record("rasterize", "option", f"--res {value!r}", run_cli(["rasterize", "--res", value, "--out", out_dir()]))
-    for name in ("binary.csv", "extra.csv", "bomb.xlsx", "xian.gpkg", "laughs.yaml", "utf16.csv"):
+    for name in ("binary.csv", "very_wide.csv", "bomb.xlsx", "xian.gpkg", "laughs.yaml", "empty.csv"):
         cls, path = {**site_inputs, **yamls}[name]
         record("all", cls, f"--sites {name}", run_cli(["all", "--no-atlas", "--sites", path, "--out", out_dir(),
                                                      "--maps", out_dir()]))
