@@ -298,8 +298,14 @@ def test_generated_hostile_files_every_row_once_as_in_memory(tmp_path_factory, c
     if all(s in ("blank", "spaces") for s in shapes):
         shapes = [*shapes, "ok"]
     src = write_hostile(folder / "in.csv", shapes)
+    try:
+        pipeline.run(src, folder / "memory", formats="csv", progress=False)
+    except InputError as refused:  # e.g. no row holds a value: both engines refuse the file alike
+        with pytest.raises(InputError) as also:
+            check_dask(src, folder / "dask", client=client, partitions=partitions, formats="csv")
+        assert str(also.value) == str(refused)
+        return
     check_dask(src, folder / "dask", client=client, partitions=partitions, formats="csv")
-    pipeline.run(src, folder / "memory", formats="csv", progress=False)
     read = lambda p: pd.read_csv(p / "results.csv", encoding="utf-8-sig", dtype=str, keep_default_na=False)
     pd.testing.assert_frame_equal(read(folder / "dask"), read(folder / "memory"))
 
@@ -360,3 +366,13 @@ def test_bad_scheduler_address_is_a_message(tmp_path):
                                       "--scheduler", "tcp://127.0.0.1:9"], catch_exceptions=False)
     assert result.exit_code == 2 and "scheduler" in result.output and "Traceback" not in result.output
     assert not (tmp_path / "o").exists()
+
+
+def test_a_record_the_csv_module_cannot_split_is_refused_naming_its_line(tmp_path, client):
+    """A cell over 128 KiB (or an unclosed quote) in a later partition: refused with its file line."""
+    src = tmp_path / "in.csv"
+    src.write_text("名称,经度,纬度\n" + "甲,120.6,31.26\n" * 2_000 + "长" * 200_000 + ",120.6,31.26\n"
+                   + "乙,120.6,31.26\n" * 50, encoding="utf-8")
+    with pytest.raises(InputError, match="line 2002"):
+        check_dask(src, tmp_path / "out", client=client, partitions=4)
+    assert not (tmp_path / "out").exists()

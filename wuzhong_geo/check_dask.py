@@ -268,10 +268,14 @@ def count_range(rng: _Range, sep: str, limit_values: dict) -> tuple[int, int]:
     """(records, lines) of a range, as the reader counts them; InputError past ``max_rows``."""
     with limits.applied(limit_values):
         reader = _range_reader(rng, sep)
-        records = sum(1 for r in reader if r and not (len(r) == 1 and not r[0].strip()))
-        limits.check("max_rows", records, f"{Path(rng.path).name} 的一个分区 / one partition of "
-                                          f"{Path(rng.path).name} (more --partitions)")
-        return records, reader.line_num
+        count = 0
+        try:
+            count = sum(1 for r in reader if r and not (len(r) == 1 and not r[0].strip()))
+        except csv.Error:
+            pass  # the check pass, which knows the range's first line number, refuses it naming the line
+        limits.check("max_rows", count, f"{Path(rng.path).name} 的一个分区 / one partition of "
+                                        f"{Path(rng.path).name} (more --partitions)")
+        return count, reader.line_num
 
 
 # --- per partition ----------------------------------------------------------------------------------
@@ -328,7 +332,8 @@ def check_range(rng: _Range, number: int, first_row_id: int, first_line: int, jo
     """Read, check and write one CSV range (its first line is line ``first_line`` of its file)."""
     with limits.applied(job.limits):
         reader = _range_reader(rng, job.sep)
-        frames = parse_records(reader, list(job.header), CHUNK_SIZE, line_offset=first_line - 1)
+        frames = parse_records(reader, list(job.header), CHUNK_SIZE, line_offset=first_line - 1,
+                               source=Path(rng.path).name)
         first = next(frames)
         if not len(first):
             return _check_sites(iter(()), first_row_id, job, number)
@@ -463,7 +468,8 @@ def _first_rows(files, codecs_, skips, sep, header) -> pd.DataFrame:
         with open(path, encoding=codec, newline="") as f:
             for _ in range(skip + 1):
                 f.readline()
-            frame = next(parse_records(csv.reader(f, delimiter=sep), header, 1000, line_offset=skip + 1))
+            frame = next(parse_records(csv.reader(f, delimiter=sep), header, 1000, line_offset=skip + 1,
+                                       source=path.name))
         if len(frame):
             return frame
     raise InputError(f"{files[0].name}: 只有表头，没有数据行 / the file has a header but no data rows")

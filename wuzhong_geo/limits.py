@@ -197,9 +197,10 @@ def safe_load_yaml(path: str | Path, *, what: str = "YAML") -> object:
 
 def safe_load_text(text: str, *, source: str = "YAML", what: str = "YAML") -> object:
     """Load YAML text under the same budgets as :func:`safe_load_yaml`."""
-    loader = _BudgetLoader(text)
-    loader.source = source
+    loader = None
     try:
+        loader = _BudgetLoader(text)  # the reader refuses control characters already here
+        loader.source = source
         node = loader.get_single_node()
         if node is None:
             return None
@@ -213,7 +214,8 @@ def safe_load_text(text: str, *, source: str = "YAML", what: str = "YAML") -> ob
     except RecursionError:
         raise InputError(f"{source}: {what} 嵌套过深 / nested too deeply; flatten the structure") from None
     finally:
-        loader.dispose()
+        if loader is not None:
+            loader.dispose()
 
 
 # --- zip and XLSX -------------------------------------------------------------------------------

@@ -8,11 +8,32 @@ from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
+from typer.core import TyperGroup
+
+try:  # Typer 0.29 ships its own copy of Click: its exceptions, not the click package's, reach us
+    from typer._click.exceptions import UsageError
+except ImportError:  # older Typer: Click itself
+    from click import UsageError
 
 from wuzhong_geo import limits
 from wuzhong_geo.errors import InputError
 
+
+class _BilingualGroup(TyperGroup):
+    """Click's own usage errors (a number that is not one, a value out of range, an unknown option)
+    get a Chinese line too: every bad-input message is bilingual, as ours are."""
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except UsageError as exc:
+            if not any("\u4e00" <= ch <= "\u9fff" for ch in exc.message):
+                exc.message = f"选项或参数无效，请按 --help 改正后重试 / {exc.message}"
+            raise
+
+
 app = typer.Typer(
+    cls=_BilingualGroup,
     name="wuzhong-geo",
     help=(
         "吴中区“十四五”规划空间结构 GIS 工具：图层、专题图、网页地图、项目选址核查。\n\n"

@@ -132,7 +132,7 @@ def _header(path: Path, codec: str, sep: str, skip: int) -> list[str]:
     with open(path, encoding=codec, newline="") as f:
         for _ in range(skip):
             f.readline()
-        header = next(csv.reader(f, delimiter=sep), [])
+        header = next(records(csv.reader(f, delimiter=sep), path.name, skip), [])
     while header and not header[-1].strip():  # "a,b,c," — a trailing delimiter names no column
         header.pop()
     if not header:
@@ -154,10 +154,35 @@ def _records(path: Path, codec: str, sep: str, skip: int, header: list[str], siz
             f.readline()
         reader = csv.reader(f, delimiter=sep)
         next(reader, None)
-        yield from parse_records(reader, header, size, line_offset=skip)
+        yield from parse_records(reader, header, size, line_offset=skip, source=path.name)
 
 
-def parse_records(reader, header: list[str], size: int, line_offset: int) -> Iterator[pd.DataFrame]:
+def csv_problem(exc: csv.Error, source: str, line: int) -> InputError:
+    """The InputError for a record the csv module cannot split (a field over 128 KiB, a NUL …)."""
+    return InputError(
+        f"{source}: 第 {line} 行附近无法按表格读取（{exc}）：某个单元格超过 131,072 个字符，多半是引号未闭合；"
+        f"请检查该行的引号 / near line {line}: cannot be read as a table ({exc}): a cell longer than "
+        "131,072 characters, most likely an unclosed quote; check the quotes on that line"
+    )
+
+
+def records(reader, source: str, line_offset: int) -> Iterator[list[str]]:
+    """The records of a ``csv.reader``; InputError (:func:`csv_problem`) where it cannot split one,
+    naming the line the failing record starts on (where an unclosed quote opens)."""
+    done = reader.line_num
+    while True:
+        try:
+            record = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            raise csv_problem(exc, source, done + 1 + line_offset) from None
+        done = reader.line_num
+        yield record
+
+
+def parse_records(reader, header: list[str], size: int, line_offset: int, source: str = "CSV"
+                  ) -> Iterator[pd.DataFrame]:
     """Frames of at most ``size`` records from a ``csv.reader`` (see :func:`_records`).
 
     ``line_offset`` + the reader's line count is the file's line number: the Dask engine reads a
@@ -167,7 +192,7 @@ def parse_records(reader, header: list[str], size: int, line_offset: int) -> Ite
     rows: list[list[str]] = []
     bad: list[str] = []
     last_line = reader.line_num + line_offset
-    for record in reader:
+    for record in records(reader, source, line_offset):
         start, last_line = last_line + 1, reader.line_num + line_offset
         if not record or (len(record) == 1 and not record[0].strip()):
             continue
