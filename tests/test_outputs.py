@@ -178,3 +178,48 @@ def test_csv_header_and_cells_cannot_start_formulas(tmp_path):
     for row in csv.reader(io.StringIO(text.getvalue())):
         for cell in row:
             assert not cell.startswith(FORMULA_START) or cell in ("+1e3", "-1"), cell
+
+
+def _grid_csv(path: Path, n: int = 36) -> Path:
+    """A grid of points over the district: some fall within the measured error of a schematic line."""
+    from wuzhong_geo import layers
+
+    west, south, east, north = layers.district().total_bounds
+    lon, lat = np.meshgrid(np.linspace(west, east, n), np.linspace(south, north, n))
+    frame = pd.DataFrame({"name": [f"点{i}" for i in range(lon.size)], "lon": lon.ravel().round(6),
+                          "lat": lat.ravel().round(6)})
+    frame.to_csv(path, index=False)
+    return path
+
+
+def test_report_lists_low_confidence_rows(tmp_path, monkeypatch):
+    import re
+
+    from typer.testing import CliRunner
+
+    from wuzhong_geo.cli import app
+    from wuzhong_geo.outputs import report
+
+    source = _grid_csv(tmp_path / "grid.csv")
+    out = tmp_path / "out"
+    result = CliRunner().invoke(app, ["check", str(source), "--out", str(out), "--formats", "csv,html", "--no-progress"])
+    assert result.exit_code == 0, result.output
+    table = pd.read_csv(out / "results.csv", encoding="utf-8-sig", dtype=str, keep_default_na=False)
+    low = table[(table["town_confidence"] == "low") | (table["zone_confidence"] == "low")]
+    assert len(low) > 3  # the grid crosses schematic lines
+    html = (out / "report.html").read_text(encoding="utf-8")
+    section = html[html.index("六、镇界/功能区分界附近的低可信度结果"):html.index("七、地图")]
+    assert f"（{len(low):,}）" in section
+    listed = re.findall(r"<tr><td>(\d+)</td><td>(点\d+)</td>", section)
+    assert [int(r) for r, _ in listed] == low["row_id"].astype(int).tolist()
+    first = low[low["town_confidence"] == "low"].iloc[0]
+    assert first["town_alternative"] and first["town_alternative"] in section and f"{float(first['town_boundary_distance_m']):,.0f}" in section
+
+    # capped: the first rows and a count of the rest
+    monkeypatch.setattr(report, "MAX_TABLE_ROWS", 2)
+    result = CliRunner().invoke(app, ["check", str(source), "--out", str(out), "--formats", "html", "--no-progress"])
+    assert result.exit_code == 0, result.output
+    html = (out / "report.html").read_text(encoding="utf-8")
+    section = html[html.index("六、镇界/功能区分界附近的低可信度结果"):html.index("七、地图")]
+    assert len(re.findall(r"<tr><td>\d+</td>", section)) == 2
+    assert f"另有 {len(low) - 2:,} 条未列出" in section

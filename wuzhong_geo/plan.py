@@ -7,10 +7,9 @@ from pathlib import Path
 from typing import Literal
 
 import pandas as pd
-import pandera.pandas as pa
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from wuzhong_geo import limits, names
+from wuzhong_geo import limits, names, tablecheck
 from wuzhong_geo.errors import InputError
 from wuzhong_geo.settings import plan_dir
 from wuzhong_geo.style import MANAGEMENT_ZONES, SUBREGIONS, ZONES
@@ -20,46 +19,54 @@ TOWN_CODE = r"^320506\d{3}$"
 #: Where a zone dividing line may lie (lon/lat): around the district, generously.
 DIVIDING_LINE_BBOX = (119.5, 30.5, 121.5, 31.8)
 
-TOWNS_SCHEMA = pa.DataFrameSchema(
-    {
-        "code": pa.Column(str, pa.Check.str_matches(TOWN_CODE), unique=True),
-        "name": pa.Column(str, unique=True),
-        "short_name": pa.Column(str, unique=True),
-        "name_en": pa.Column(str),
-        "unit_type": pa.Column(str, pa.Check.isin(["街道", "镇"])),
-        "aliases": pa.Column(str, nullable=True),
-        "management_zone": pa.Column(str, pa.Check.isin(list(MANAGEMENT_ZONES))),
-        "seat_lon": pa.Column(float, pa.Check.in_range(119.9, 121.0)),
-        "seat_lat": pa.Column(float, pa.Check.in_range(30.9, 31.45)),
-        "seat_source": pa.Column(str),
-        "seat_confidence": pa.Column(str, pa.Check.isin(["high", "medium", "low"])),
-        "official_area_km2": pa.Column(float, pa.Check.gt(0), nullable=True),
-        "fit_area": pa.Column(bool),
-    },
-    strict=False,
-)
-MEMBERSHIP_SCHEMA = pa.DataFrameSchema(
-    {
-        "code": pa.Column(str, pa.Check.str_matches(TOWN_CODE)),
-        "zone": pa.Column(str, pa.Check.isin(list(ZONES))),
-        "membership": pa.Column(str, pa.Check.isin(["whole", "part"])),
-        "plan_wording": pa.Column(str),
-        "plan_ref": pa.Column(str),
-        "source": pa.Column(str),
-        "confidence": pa.Column(str, pa.Check.isin(["high", "medium", "low"])),
-    },
-    unique=["code", "zone"],
-    strict=False,
-)
-SUBREGION_SCHEMA = pa.DataFrameSchema(
-    {
-        "code": pa.Column(str, pa.Check.str_matches(TOWN_CODE), unique=True),
-        "subregion": pa.Column(str, pa.Check.isin(list(SUBREGIONS))),
-        "basis": pa.Column(str),
-        "confidence": pa.Column(str, pa.Check.isin(["high", "medium", "low"])),
-    },
-    strict=False,
-)
+
+@lru_cache(maxsize=1)
+def schemas() -> dict:
+    """The pandera schemas of the plan tables (pandera is imported only when a table is validated)."""
+    import pandera.pandas as pa
+
+    towns = pa.DataFrameSchema(
+        {
+            "code": pa.Column(str, pa.Check.str_matches(TOWN_CODE), unique=True),
+            "name": pa.Column(str, unique=True),
+            "short_name": pa.Column(str, unique=True),
+            "name_en": pa.Column(str),
+            "unit_type": pa.Column(str, pa.Check.isin(["街道", "镇"])),
+            "aliases": pa.Column(str, nullable=True),
+            "management_zone": pa.Column(str, pa.Check.isin(list(MANAGEMENT_ZONES))),
+            "seat_lon": pa.Column(float, pa.Check.in_range(119.9, 121.0)),
+            "seat_lat": pa.Column(float, pa.Check.in_range(30.9, 31.45)),
+            "seat_source": pa.Column(str),
+            "seat_confidence": pa.Column(str, pa.Check.isin(["high", "medium", "low"])),
+            "official_area_km2": pa.Column(float, pa.Check.gt(0), nullable=True),
+            "fit_area": pa.Column(bool),
+        },
+        strict=False,
+    )
+    membership = pa.DataFrameSchema(
+        {
+            "code": pa.Column(str, pa.Check.str_matches(TOWN_CODE)),
+            "zone": pa.Column(str, pa.Check.isin(list(ZONES))),
+            "membership": pa.Column(str, pa.Check.isin(["whole", "part"])),
+            "plan_wording": pa.Column(str),
+            "plan_ref": pa.Column(str),
+            "source": pa.Column(str),
+            "confidence": pa.Column(str, pa.Check.isin(["high", "medium", "low"])),
+        },
+        unique=["code", "zone"],
+        strict=False,
+    )
+    subregions = pa.DataFrameSchema(
+        {
+            "code": pa.Column(str, pa.Check.str_matches(TOWN_CODE), unique=True),
+            "subregion": pa.Column(str, pa.Check.isin(list(SUBREGIONS))),
+            "basis": pa.Column(str),
+            "confidence": pa.Column(str, pa.Check.isin(["high", "medium", "low"])),
+        },
+        strict=False,
+    )
+    return {"towns.csv": towns, "zone_membership.csv": membership, "subregions.csv": subregions}
+
 
 ZoneName = Literal["中心城市核", "先进制造轴", "生态文旅带"]
 
@@ -130,10 +137,14 @@ def _read_csv(name: str) -> pd.DataFrame:
     return pd.read_csv(path, dtype={"code": str}, encoding="utf-8")
 
 
+def _validated(name: str) -> pd.DataFrame:
+    return tablecheck.validated(f"plan/{name}", _read_csv(name), lambda: schemas()[name])
+
+
 @lru_cache(maxsize=1)
 def towns_table() -> pd.DataFrame:
     """Return the 14 streets and towns (NBS 2023 codes) with seats, areas and aliases."""
-    frame = TOWNS_SCHEMA.validate(_read_csv("towns.csv"))
+    frame = _validated("towns.csv")
     if len(frame) != 14:
         raise ValueError(f"towns.csv must list the 14 streets and towns, found {len(frame)}")
     return frame
@@ -142,13 +153,13 @@ def towns_table() -> pd.DataFrame:
 @lru_cache(maxsize=1)
 def zone_membership() -> pd.DataFrame:
     """Return per town and functional zone whether the plan puts it wholly or partly in the zone."""
-    return MEMBERSHIP_SCHEMA.validate(_read_csv("zone_membership.csv"))
+    return _validated("zone_membership.csv")
 
 
 @lru_cache(maxsize=1)
 def subregion_assignment() -> pd.DataFrame:
     """Return the sub-region (东/中/西部片区) of each town: an interpretation, marked as such."""
-    return SUBREGION_SCHEMA.validate(_read_csv("subregions.csv"))
+    return _validated("subregions.csv")
 
 
 @lru_cache(maxsize=1)

@@ -14,44 +14,50 @@ from functools import lru_cache
 
 import geopandas as gpd
 import pandas as pd
-import pandera.pandas as pa
 import shapely
 from shapely.geometry.base import BaseGeometry
 
-from wuzhong_geo import plan
+from wuzhong_geo import plan, tablecheck
 from wuzhong_geo.geom import polygonal
 from wuzhong_geo.settings import ANALYSIS_CRS, STORAGE_CRS, plan_dir
 from wuzhong_geo.style import POLICY_KINDS
 
 STATUSES = ["designated", "proposed", "planned", "under_construction", "built", "unknown"]
 
-SCHEMA = pa.DataFrameSchema(
-    {
-        "id": pa.Column(str, pa.Check.str_matches(r"^[A-Z]{2}\d{2}$"), unique=True),
-        "name": pa.Column(str, unique=True),
-        "name_en": pa.Column(str),
-        "kind": pa.Column(str, pa.Check.isin(list(POLICY_KINDS))),
-        "protection_level": pa.Column(str),
-        "status": pa.Column(str, pa.Check.isin(STATUSES)),
-        "plan_ref": pa.Column(str),
-        "plan_quote": pa.Column(str),
-        "geometry_basis": pa.Column(str, pa.Check.str_length(min_value=1)),
-        "basis_towns": pa.Column(str),
-        "shore_band_m": pa.Column(float, pa.Check.gt(0), nullable=True),
-        "include_lake": pa.Column(bool),
-        "lake_margin_m": pa.Column(float, pa.Check.ge(0), nullable=True),
-        "anchor": pa.Column(str),
-        "anchor_radius_m": pa.Column(float, pa.Check.gt(0), nullable=True),
-        "geometry_accuracy_m": pa.Column(float, pa.Check.gt(0), nullable=True),
-        "legal_source": pa.Column(str),
-        "legal_ref": pa.Column(str),
-        "legal_quote": pa.Column(str),
-        "source": pa.Column(str, pa.Check.str_length(min_value=1)),
-        "confidence": pa.Column(str, pa.Check.isin(["high", "medium", "low"])),
-        "notes": pa.Column(str),
-    },
-    strict=True,
-)
+
+def schema():
+    """The pandera schema of policy_areas.csv (pandera is imported only when the table is validated)."""
+    import pandera.pandas as pa
+
+    return pa.DataFrameSchema(
+        {
+            "id": pa.Column(str, pa.Check.str_matches(r"^[A-Z]{2}\d{2}$"), unique=True),
+            "name": pa.Column(str, unique=True),
+            "name_en": pa.Column(str),
+            "kind": pa.Column(str, pa.Check.isin(list(POLICY_KINDS))),
+            "protection_level": pa.Column(str),
+            "status": pa.Column(str, pa.Check.isin(STATUSES)),
+            "plan_ref": pa.Column(str),
+            "plan_quote": pa.Column(str),
+            "geometry_basis": pa.Column(str, pa.Check.str_length(min_value=1)),
+            "basis_towns": pa.Column(str),
+            "shore_band_m": pa.Column(float, pa.Check.gt(0), nullable=True),
+            "include_lake": pa.Column(bool),
+            "lake_margin_m": pa.Column(float, pa.Check.ge(0), nullable=True),
+            "anchor": pa.Column(str),
+            "anchor_radius_m": pa.Column(float, pa.Check.gt(0), nullable=True),
+            "geometry_accuracy_m": pa.Column(float, pa.Check.gt(0), nullable=True),
+            "legal_source": pa.Column(str),
+            "legal_ref": pa.Column(str),
+            "legal_quote": pa.Column(str),
+            "source": pa.Column(str, pa.Check.str_length(min_value=1)),
+            "confidence": pa.Column(str, pa.Check.isin(["high", "medium", "low"])),
+            "notes": pa.Column(str),
+        },
+        strict=True,
+    )
+
+
 _TEXT = ["id", "name", "name_en", "kind", "protection_level", "status", "plan_ref", "plan_quote",
          "geometry_basis", "basis_towns", "anchor", "legal_source", "legal_ref", "legal_quote", "source",
          "confidence", "notes"]
@@ -64,7 +70,7 @@ def policy_table() -> pd.DataFrame:
                         keep_default_na=False, na_values={"shore_band_m": [""], "lake_margin_m": [""],
                                                           "anchor_radius_m": [""], "geometry_accuracy_m": [""]})
     frame["include_lake"] = frame["include_lake"].map({"true": True, "": False, "false": False})
-    frame = SCHEMA.validate(frame)
+    frame = tablecheck.validated("plan/policy_areas.csv", frame, schema)
     drawn = frame["basis_towns"].ne("") | frame["shore_band_m"].notna() | frame["include_lake"] | frame["anchor"].ne("")
     # an area that is drawn must say how far off it may be; an undrawn one must say why
     missing = frame[drawn & frame["geometry_accuracy_m"].isna()]

@@ -8,7 +8,6 @@ import io
 import re
 from pathlib import Path
 
-import charset_normalizer
 import pandas as pd
 
 from wuzhong_geo.errors import InputError
@@ -77,6 +76,8 @@ def detect_encoding(path: str | Path) -> str:
     ok, _ = _decodes(path, "utf-8")
     if ok:
         return "utf-8"
+    import charset_normalizer  # only for files that are not UTF-8 (most are): it costs a start-up 60 ms
+
     best = charset_normalizer.from_bytes(head, cp_isolation=_LEGACY).best()
     candidates = ([best.encoding] if best is not None else []) + [
         c for c in _LEGACY if best is None or c != best.encoding

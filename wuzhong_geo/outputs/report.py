@@ -3,6 +3,10 @@
 Everything the input supplies (names, columns, messages) is escaped with :func:`html.escape`.
 Maps: one overview map of all sites, plus one small map per flagged site when there are at most
 :data:`MAX_SITE_MAPS` of them (more would make the page heavy; the overview then numbers them).
+The overview draws at most :data:`MAX_MAP_POINTS` sites (an even sample of larger inputs, said
+under the map); tables list at most :data:`MAX_TABLE_ROWS` rows each and count the rest, and
+every count is over all rows. Rows whose town or zone answer has low confidence (near a schematic
+line, :mod:`wuzhong_geo.uncertainty`) are listed in a table of their own.
 """
 
 from __future__ import annotations
@@ -18,10 +22,12 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from wuzhong_geo import layers, uncertainty
+from wuzhong_geo import coords, layers, uncertainty
 from wuzhong_geo.style import SEVERITY_LABELS
 from wuzhong_geo.settings import ANALYSIS_CRS, STORAGE_CRS
 from wuzhong_geo.style import (
+    CHECK_COLUMN_LABELS,
+    CONFIDENCE_LABELS,
     DISTRICT_EDGE,
     INFRASTRUCTURE_KINDS,
     SITE_STATUS_COLOURS,
@@ -37,7 +43,12 @@ MAX_SITE_MAPS = 12
 #: Rows listed in the flagged / problem tables (the full lists are in results.xlsx).
 MAX_TABLE_ROWS = 300
 #: Sites plotted on the overview map: beyond this, an even sample (every k-th row); counts stay exact.
-MAX_MAP_POINTS = 50_000
+MAX_MAP_POINTS = 20_000
+#: Columns of the low-confidence table (row, site, town answer, the alternative across the line).
+UNCERTAIN_COLUMNS = (
+    "row_id", "site_name", "status", "name", "town_confidence", "town_alternative", "town_boundary_distance_m",
+    "functional_zone", "zone_confidence", "zone_alternative", "zone_line_distance_m",
+)
 
 STATUS_ZH = {key: zh for key, (zh, _en) in SITE_STATUS_LABELS.items()}
 
@@ -56,6 +67,8 @@ class ReportData:
     n_flagged: int = 0
     problems: list[pd.DataFrame] = field(default_factory=list)
     n_problems: int = 0
+    uncertain: list[pd.DataFrame] = field(default_factory=list)
+    n_uncertain: int = 0
     site_geoms: list[gpd.GeoDataFrame] = field(default_factory=list)
 
     @property
@@ -118,6 +131,23 @@ class ReportData:
         room = MAX_TABLE_ROWS - sum(len(f) for f in self.problems)
         if room > 0 and len(problems):
             self.problems.append(problems.head(room))
+        self._add_uncertain(sites, name)
+
+    def _add_uncertain(self, sites: pd.DataFrame, name: pd.Series) -> None:
+        """Keep the rows whose town or zone answer has low confidence (a schematic line is near)."""
+        low = pd.Series(False, index=sites.index)
+        for col in ("town_confidence", "zone_confidence"):
+            if col in sites:
+                low |= (sites[col].astype("string") == uncertainty.LOW).fillna(False).astype(bool)
+        self.n_uncertain += int(low.sum())
+        room = MAX_TABLE_ROWS - sum(len(f) for f in self.uncertain)
+        if room > 0 and low.any():
+            rows = sites.loc[low].head(room)
+            table = pd.DataFrame(
+                {c: rows[c] if c in rows else pd.Series(pd.NA, index=rows.index) for c in UNCERTAIN_COLUMNS}
+            )
+            table["site_name"] = name.loc[rows.index]
+            self.uncertain.append(table)
 
     def merge(self, later: ReportData) -> None:
         """Append what :meth:`add` kept of later rows (a Dask partition's), within the same caps."""
@@ -307,10 +337,11 @@ def _overview_map(data: ReportData, number_flagged: bool) -> str:
     )
     handles = []
     if len(pts):
-        gs = gpd.GeoSeries(gpd.points_from_xy(pts["lon"], pts["lat"]), crs=STORAGE_CRS).to_crs(
-            ANALYSIS_CRS
+        # plain coordinates through the cached transformer: no point objects for a scatter plot
+        x, y = coords.transformer(STORAGE_CRS, ANALYSIS_CRS).transform(
+            pts["lon"].to_numpy(dtype=float), pts["lat"].to_numpy(dtype=float)
         )
-        x, y = gs.x.to_numpy(), gs.y.to_numpy()
+        x, y = np.asarray(x), np.asarray(y)
         key = np.where(
             (pts["status"] == "ok") & (pts["flag_level"].astype(str) != ""),
             "flagged",
@@ -437,6 +468,46 @@ border:1px solid #555}.grid{display:flex;flex-wrap:wrap;gap:16px}.grid>div{flex:
 .maps{display:flex;flex-wrap:wrap;gap:8px}.maps figure{margin:0}.maps figcaption{font-size:12px;color:#636363}
 .warning{color:#b30000;font-weight:bold}.note{color:#8c6d00}img{max-width:100%}
 """
+
+
+def _metres(value) -> str:
+    return "" if value is None or pd.isna(value) else f"{float(value):,.0f}"
+
+
+def _uncertain_section(data: ReportData) -> str:
+    """Section 六: rows near a schematic town or zone line, where the answer may be the alternative."""
+    parts = [f"<h2>六、镇界/功能区分界附近的低可信度结果（{data.n_uncertain:,}）</h2>"]
+    if not data.uncertain:
+        parts.append("<p>没有低可信度的结果：所有位置离示意镇界与功能区分界都不近。 No low-confidence answer.</p>")
+        return "".join(parts)
+    table = pd.concat(data.uncertain, ignore_index=True)
+    confidence = {key: zh for key, (zh, _en) in CONFIDENCE_LABELS.items()}
+    rows = [
+        [
+            _e(r.row_id), _e(r.site_name), _e(STATUS_ZH.get(r.status, r.status)), _e(r.name),
+            _e(confidence.get(str(r.town_confidence), r.town_confidence)), _e(r.town_alternative),
+            _num(_metres(r.town_boundary_distance_m)), _e(r.functional_zone),
+            _e(confidence.get(str(r.zone_confidence), r.zone_confidence)), _e(r.zone_alternative),
+            _num(_metres(r.zone_line_distance_m)),
+        ]
+        for r in table.itertuples()
+    ]
+    parts.append(
+        "<p class='muted'>这些位置离示意镇界（或功能区分界）很近，距离小于实测边界误差，所在镇街/功能区可能是"
+        "“可能的另一归属”。请以官方边界核实（--boundaries）。 These sites lie closer to a schematic line than "
+        "its measured error: the answer may be the alternative.</p>"
+    )
+    headers = ["行号", "名称", "状态", "镇（街道）"] + [
+        CHECK_COLUMN_LABELS[c][0] for c in ("town_confidence", "town_alternative", "town_boundary_distance_m")
+    ] + ["功能区"] + [CHECK_COLUMN_LABELS[c][0] for c in ("zone_confidence", "zone_alternative", "zone_line_distance_m")]
+    parts.append(_table(headers, rows))
+    if data.n_uncertain > len(table):
+        parts.append(
+            f"<p class='muted'>仅列出前 {len(table):,} 条，另有 {data.n_uncertain - len(table):,} 条未列出；"
+            "完整列表见 results.csv / results.xlsx（筛选 town_confidence、zone_confidence 为 low）。 "
+            f"Only the first {len(table):,} are listed; {data.n_uncertain - len(table):,} more are in the result files.</p>"
+        )
+    return "".join(parts)
 
 
 def render_report(summary: dict, data: ReportData) -> str:
@@ -587,7 +658,9 @@ def render_report(summary: dict, data: ReportData) -> str:
     else:
         parts.append("<p>所有记录均位于吴中区陆域，坐标与图形有效。</p>")
 
-    parts.append("<h2>六、地图</h2>")
+    parts.append(_uncertain_section(data))
+
+    parts.append("<h2>七、地图</h2>")
     per_site = 0 < data.n_flagged <= MAX_SITE_MAPS
     parts.append(
         f"<img alt='项目位置总览' src='{_overview_map(data, number_flagged=not per_site and data.n_flagged <= 300)}'>"
