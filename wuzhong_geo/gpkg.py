@@ -49,13 +49,14 @@ _FAMILY_OF_TYPE = {
 def families(frame: gpd.GeoDataFrame) -> pd.Series:
     """Return each row's geometry family (a key of :data:`FAMILIES`), "" for no or empty geometry."""
     geoms = frame.geometry.values
-    kinds = pd.Series(np.asarray(shapely.get_type_id(geoms)), index=frame.index)
-    names = {0: "Point", 1: "LineString", 2: "LinearRing", 3: "Polygon", 4: "MultiPoint",
-             5: "MultiLineString", 6: "MultiPolygon", 7: "GeometryCollection"}
-    out = kinds.map(lambda k: _FAMILY_OF_TYPE.get(names.get(int(k), ""), ""))
-    empty = np.asarray(shapely.is_empty(geoms)) | np.asarray(shapely.is_missing(geoms))
-    out[empty] = ""
-    return out
+    # shapely type id (-1 missing, 0 Point … 7 GeometryCollection) -> family, by array lookup
+    names = ["Point", "LineString", "LinearRing", "Polygon", "MultiPoint", "MultiLineString", "MultiPolygon",
+             "GeometryCollection"]
+    lookup = np.array([_FAMILY_OF_TYPE[n] for n in names] + [""], dtype=object)
+    kinds = np.asarray(shapely.get_type_id(geoms))
+    out = lookup[np.where((kinds >= 0) & (kinds < len(names)), kinds, len(names))]
+    out[np.asarray(shapely.is_empty(geoms)) | np.asarray(shapely.is_missing(geoms))] = ""
+    return pd.Series(out, index=frame.index, dtype=object)
 
 
 def split_family(table: str) -> tuple[str, str | None]:

@@ -23,6 +23,7 @@ from wuzhong_geo.outputs.csvfile import CsvWriter
 from wuzhong_geo.outputs.gpkg import GpkgWriter
 from wuzhong_geo.outputs.parquet import ParquetWriter
 from wuzhong_geo.outputs.report import ReportData, render_report
+from wuzhong_geo.outputs.report import prepare as prepare_report
 from wuzhong_geo.outputs.table import ChunkData, prepare_for_files
 from wuzhong_geo.outputs.xlsx import XLSX_MAX_ROWS, ResultWorkbook, xlsx_too_many_rows
 
@@ -130,6 +131,8 @@ class ResultWriter:
         )
         self._report = ReportData(name_col=name_col, expected_rows=rows) if "html" in self.formats else None
         self._parts_written = False
+        if self._report is not None:
+            self._submit("html", prepare_report)  # matplotlib's import overlaps the first chunk's check
 
     def _submit(self, fmt: str, work: Callable[[], None]) -> None:
         t = time.perf_counter()

@@ -316,6 +316,19 @@ def _draw_base(ax, zones, towns, taihu, district, infra=None, labels: bool = Fal
     ax.set_axis_off()
 
 
+def prepare() -> None:
+    """Import matplotlib and project the base layers ahead of rendering (run while the check works)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot  # noqa: F401
+
+    from wuzhong_geo.fonts import use_cjk_font
+
+    use_cjk_font()
+    _base_layers()
+
+
 def _overview_map(data: ReportData, number_flagged: bool) -> str:
     import matplotlib
 
