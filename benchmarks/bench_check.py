@@ -113,6 +113,8 @@ def main() -> None:
     parser.add_argument("--sizes", default="100000,1000000", help="comma-separated point counts")
     parser.add_argument("--keep", type=Path, default=None, help="keep CSVs and outputs here")
     parser.add_argument("--no-warm", action="store_true", help="do not warm the lookup cache first")
+    parser.add_argument("--formats", default=None,
+                        help="check's --formats (default: check's own default for each size)")
     args = parser.parse_args()
     from wuzhong_geo.settings import base_gpkg
 
@@ -131,13 +133,14 @@ def main() -> None:
     rows = []
     for n in (int(s) for s in args.sizes.split(",")):
         csv = work / f"pts_{n}.csv"
-        make_csv(csv, n)
+        if not csv.exists():  # same seed, same points: a kept CSV is reused
+            make_csv(csv, n)
         results = {
             "geopandas": run([sys.executable, "-c", PLAIN, str(csv), towns, str(work / f"plain_{n}.csv")], env),
             "duckdb": ({"ok": False, "error": [no_duck]} if no_duck else
                        run([sys.executable, "-c", DUCKDB, str(csv), towns, str(work / f"duck_{n}.csv")], env)),
             "check": run([sys.executable, "-c", CHECK, "check", str(csv), "--out", str(work / f"check_{n}"),
-                          "--no-progress"], env),
+                          "--no-progress", *(["--formats", args.formats] if args.formats else [])], env),
         }
         summary = json.loads((work / f"check_{n}" / "summary.json").read_text(encoding="utf-8")) \
             if results["check"]["ok"] else {}
@@ -150,6 +153,8 @@ def main() -> None:
             ratio = r["wall_s"] / results["check"]["wall_s"] if results["check"]["ok"] else float("nan")
             print(f"  {name:<10} {r['wall_s']:8.2f} {r['cpu_s']:8.2f} {r['rss_mib']:9.0f} {ratio:13.2f}x")
         if summary:
+            # each output is written on a thread of its own: its seconds overlap the check's and each
+            # other's; write_wait is how long the check waited for the writers
             print(f"  check stages (s): {summary.get('timing_s')}")
         rows.append({"n": n, **{k: v for k, v in results.items()}})
     (work / "results.json").write_text(json.dumps(rows, indent=2))

@@ -76,11 +76,12 @@ class _Lane:
         self._pending: Future | None = None
 
     def _timed(self, work: Callable[[], None]) -> None:
-        t = time.perf_counter()
+        t, cpu = time.perf_counter(), time.thread_time()
         try:
             work()
         finally:
             self.timing[self.name] += time.perf_counter() - t
+            self.timing[f"{self.name}_cpu"] += time.thread_time() - cpu
 
     def submit(self, work: Callable[[], None]) -> None:
         """Run ``work`` after this lane's previous work (whose error, if any, is raised here)."""
@@ -116,7 +117,8 @@ class ResultWriter:
         self.columns = list(columns)
         self.formats = tuple(formats)
         self.table_columns = [c for c in self.columns if c != "geometry"]
-        self.timing = {f: 0.0 for f in self.formats}
+        # seconds per format (wall, on its thread) and its thread's CPU seconds (``<format>_cpu``)
+        self.timing = {key: 0.0 for f in self.formats for key in (f, f"{f}_cpu")}
         self.timing["write_wait"] = 0.0
         self._lanes = {f: _Lane(f, self.timing) for f in self.formats}
         self._csv = CsvWriter(self.folder / FORMAT_FILES["csv"], self.table_columns) if "csv" in self.formats else None
