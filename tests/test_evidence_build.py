@@ -85,6 +85,10 @@ def test_the_maps_print_the_leave_one_out_accuracy(report):
     sentence = f"留一法检验 {loo['points']} 个已知地点中 {round(100 * loo['accuracy'])}% 落在正确镇街"
     assert sentence in boundary_note()[0]
     assert sentence in web_note()[0]
+    # the inside-district figure is printed next to the flattering overall one
+    inside = f"（区内 {loo['inside']} 个中 {loo['inside_correct']} 个）"
+    assert inside in boundary_note()[0] and inside in web_note()[0]
+    assert f"{loo['inside_correct']} of {loo['inside']} inside the district" in boundary_note()[1]
     readme = (base_gpkg().parents[1] / "README.md").read_text(encoding="utf-8")
     assert f"{loo['correct']} / {loo['points']}" in readme
 
