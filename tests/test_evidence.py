@@ -30,6 +30,9 @@ NEIGHBOURS = {"苏州工业园区", "姑苏区", "苏州高新区（虎丘区）
 # en Wikipedia carries this one coordinate on several Suzhou metro station pages (e.g. Yuexi,
 # Suzhouwan North): a placeholder near the old city, never evidence for any station.
 EN_WIKI_METRO_PLACEHOLDER = (120.622056, 31.306417)
+# GeoNames 1898494 "Songling" (alternate names Wu-chiang, Wukiang: the old 吴江 county) sits 7.9 km ENE of
+# the Wujiang seat (GeoNames 8328215), inside both public outlines of 吴中: not a position of 松陵.
+GEONAMES_LEGACY_SONGLING = (120.71758, 31.1933)
 
 
 @pytest.fixture(scope="module")
@@ -98,6 +101,7 @@ def test_no_duplicate_or_placeholder_positions(evidence):
     points = list(zip(evidence["evidence_id"], evidence["lon"].astype(float), evidence["lat"].astype(float)))
     for i, (id_a, lon_a, lat_a) in enumerate(points):
         assert _metres(lon_a, lat_a, *EN_WIKI_METRO_PLACEHOLDER) > 1.0, f"{id_a} carries the placeholder"
+        assert _metres(lon_a, lat_a, *GEONAMES_LEGACY_SONGLING) > 1.0, f"{id_a} uses GeoNames 1898494"
         for id_b, lon_b, lat_b in points[i + 1:]:
             assert _metres(lon_a, lat_a, lon_b, lat_b) > 5.0, f"{id_a} and {id_b} share a position"
 
