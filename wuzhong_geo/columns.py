@@ -169,3 +169,15 @@ def format_numbers(values: np.ndarray, digits: int) -> np.ndarray:
     rounded = series.round(digits)
     text = rounded.map(f"{{:,.{digits}f}}".format, na_action="ignore")
     return text.astype(object).fillna("").to_numpy(dtype=object)
+
+
+def repeated_text(labels, codes: np.ndarray) -> pd.Categorical:
+    """``labels[codes]`` as a categorical: text with few distinct values over many rows.
+
+    Missing where the code is -1 or the label is None. Equal labels share one category, so
+    broadcasting costs one small integer per row instead of one string.
+    """
+    label_codes, categories = pd.factorize(np.asarray(labels, dtype=object))
+    remap = np.append(label_codes, -1)  # a code of -1 stays missing
+    codes = np.asarray(codes, dtype=np.int64)
+    return pd.Categorical.from_codes(remap[codes], categories=pd.Index(categories, dtype=object))

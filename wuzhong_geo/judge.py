@@ -15,7 +15,7 @@ import pandas as pd
 
 from wuzhong_geo import plan
 from wuzhong_geo.chunk import Chunk
-from wuzhong_geo.columns import format_numbers
+from wuzhong_geo.columns import format_numbers, repeated_text
 from wuzhong_geo.context import CheckContext
 from wuzhong_geo.locate import MIN_SHARE
 from wuzhong_geo.rules import apply_rules, categorise
@@ -100,16 +100,38 @@ def _messages(
     """
     water = analysed == "in_taihu_water"
     outside = analysed == "outside_district"
-    key = pd.DataFrame({c: out[c].astype(object).to_numpy() for c in _MESSAGE_COLUMNS})
+    key = {c: out[c] for c in _MESSAGE_COLUMNS}
     key["shore_km"] = np.where(water, np.round(out["taihu_shore_m"].to_numpy(dtype=float) / 1000, 1), np.nan)
     key["edge_km"] = np.where(outside, np.round(out["district_distance_m"].to_numpy(dtype=float) / 1000, 1), np.nan)
     key["analysed"], key["final"] = analysed, final
     key["pre"] = sites["_message"].to_numpy(dtype=object)
     key["notes"] = sites["_notes"].to_numpy(dtype=object)
-    key = key.astype(object).where(key.notna(), None)
-    codes, uniques = pd.MultiIndex.from_frame(key).factorize()
-    distinct = pd.DataFrame(list(uniques), columns=key.columns)
-    return _compose(distinct).astype(object)[codes]
+    codes, first = _combinations(list(key.values()))
+    distinct = pd.DataFrame({c: _values(v, first) for c, v in key.items()})
+    distinct = distinct.astype(object).where(distinct.notna(), None)
+    return repeated_text(_compose(distinct), codes)
+
+
+def _values(column, rows: np.ndarray) -> np.ndarray:
+    """The values of a column (Series or array) at ``rows``, as objects."""
+    if isinstance(column, pd.Series):
+        return column.iloc[rows].to_numpy(dtype=object)
+    return np.asarray(column, dtype=object)[rows]
+
+
+def _combinations(columns: list) -> tuple[np.ndarray, np.ndarray]:
+    """Code of each row's combination of values, and the first row of each combination.
+
+    Each column is factorised on its own (missing values are one value), then the small integer
+    codes are combined: no per-row tuples.
+    """
+    combined = np.zeros(len(columns[0]), dtype=np.int64)
+    for column in columns:
+        codes, uniques = pd.factorize(column, use_na_sentinel=True)
+        combined = combined * (len(uniques) + 1) + (np.asarray(codes) + 1)
+        combined = pd.factorize(combined)[0]  # keep the combined code small (no overflow)
+    _, first, inverse = np.unique(combined, return_index=True, return_inverse=True)
+    return inverse.reshape(-1), first
 
 
 def _compose(k: pd.DataFrame) -> np.ndarray:

@@ -14,6 +14,7 @@ import pandas as pd
 import shapely
 
 from wuzhong_geo.chunk import Chunk, to_analysis
+from wuzhong_geo.columns import repeated_text
 from wuzhong_geo.context import CheckContext
 
 ColumnStep = Callable[[Chunk, CheckContext], pd.DataFrame]
@@ -52,18 +53,16 @@ def measure(chunk: Chunk, ctx: CheckContext) -> None:
     for k in ctx.kinds:
         feats, names = ctx.infra[k]
         dist = np.full(n, np.nan)
-        nearest = np.full(n, None, dtype=object)
+        nearest = np.full(n, -1, dtype=np.int64)  # index into names; -1: not measured
         if mi.size:
-            d_pt, which = ctx.infra_index[k].query(px, py)
-            dist[mi[pt]] = d_pt
-            nearest[mi[pt]] = names[which]
+            dist[mi[pt]], nearest[mi[pt]] = ctx.infra_index[k].query(px, py)
             other = mi[~pt]
             if other.size:
                 d = shapely.distance(target[other][:, None], feats[None, :])
                 best = np.argmin(np.where(np.isnan(d), np.inf, d), axis=1)
                 dist[other] = d[np.arange(other.size), best]
-                nearest[other] = names[best]
-        out[f"nearest_{k}"] = nearest
+                nearest[other] = best
+        out[f"nearest_{k}"] = repeated_text(names, nearest)
         out[f"dist_{k}_m"] = np.round(dist, 1)
     for step in COLUMN_STEPS:
         chunk.add(step(chunk, ctx))

@@ -34,7 +34,8 @@ import pandas as pd
 import shapely
 from shapely.geometry.base import BaseGeometry
 
-from wuzhong_geo import layers
+from wuzhong_geo import diskcache, layers
+from wuzhong_geo.columns import repeated_text
 from wuzhong_geo.coords import transformer
 from wuzhong_geo.nearest import segment_index
 from wuzhong_geo.settings import ANALYSIS_CRS, STORAGE_CRS, base_gpkg
@@ -172,6 +173,10 @@ class _Lines:
 
 @lru_cache(maxsize=4)
 def _lines_for(state: tuple) -> _Lines:
+    return diskcache.cached("uncertainty_lines", state, _build_lines)
+
+
+def _build_lines() -> _Lines:
     towns = layers.towns().to_crs(ANALYSIS_CRS)
     taihu = shapely.make_valid(layers.taihu().to_crs(ANALYSIS_CRS).geometry.union_all())
     town_lines = shared_lines(towns, "code", outside=True, exclude=taihu)
@@ -189,8 +194,36 @@ def _lines_for(state: tuple) -> _Lines:
 
 
 def current_lines() -> _Lines:
-    """The schematic lines of the layers in use (rebuilt when boundaries or zone rules change)."""
-    return _lines_for((layers.active_boundaries(), layers.active_zone_rules()))
+    """The schematic lines of the layers in use (rebuilt when boundaries or zone rules change).
+
+    Kept in the disk cache (:mod:`wuzhong_geo.diskcache`): cutting the lines takes about a second,
+    which a new process would otherwise pay before its first check.
+    """
+    state = diskcache.data_state()
+    return _lines_for(state)
+
+
+def _groups(values) -> tuple[np.ndarray, list[np.ndarray]]:
+    """Distinct non-missing values and the row positions of each (one sort, no per-row Python)."""
+    codes, uniques = pd.factorize(pd.Series(values).reset_index(drop=True).astype(object), use_na_sentinel=True)
+    codes = np.asarray(codes)
+    order = np.argsort(codes, kind="stable")
+    edges = np.searchsorted(codes[order], np.arange(len(uniques) + 1))
+    return np.asarray(uniques, dtype=object), [order[edges[i]:edges[i + 1]] for i in range(len(uniques))]
+
+
+class _Labels:
+    """Text values collected as integer codes, turned into one categorical at the end."""
+
+    def __init__(self, n: int):
+        self.labels: dict[str, int] = {"": 0}
+        self.codes = np.zeros(n, dtype=np.int64)
+
+    def codes_of(self, texts) -> np.ndarray:
+        return np.array([self.labels.setdefault(t, len(self.labels)) for t in texts], dtype=np.int64)
+
+    def column(self, keep: np.ndarray) -> pd.Categorical:
+        return repeated_text(list(self.labels), np.where(keep, self.codes, 0))
 
 
 def assess_points(x, y, code, zone, outside=None, error: BoundaryError | None = None) -> pd.DataFrame:
@@ -199,62 +232,66 @@ def assess_points(x, y, code, zone, outside=None, error: BoundaryError | None = 
     ``code`` is None/NaN for points in no town. Those flagged in ``outside`` (outside the
     district; default: every point without a town) get the distance to the district's land
     outline and the nearest town as alternative; the others (Taihu water) get empty values.
+    Points are grouped by town (and town-zone part): each group is one nearest-line query.
+    The text columns are categoricals.
     """
     x = np.asarray(x, dtype=float)
     y = np.asarray(y, dtype=float)
     n = len(x)
-    code = pd.Series(code, dtype=object).reset_index(drop=True).where(lambda s: s.notna(), None)
-    zone = pd.Series(zone, dtype=object).reset_index(drop=True).where(lambda s: s.notna(), None)
+    code = pd.Series(code).reset_index(drop=True).astype(object)
+    zone = pd.Series(zone).reset_index(drop=True).astype(object)
+    has_code = code.notna().to_numpy()
     error = error or boundary_error()
     lines = current_lines()
     official = layers.active_boundaries() is not None
 
     town_d = np.full(n, np.nan)
-    town_alt = np.full(n, "", dtype=object)
-    for town, idx in code.groupby(code).groups.items():
-        idx = np.asarray(idx)
+    town_alt = _Labels(n)
+    towns, members = _groups(code)
+    for town, idx in zip(towns, members):
         pieces = lines.by_town.get(str(town))
         if pieces is None:
             continue
         dist, which = lines.nearest(pieces, x[idx], y[idx])
         town_d[idx] = dist
-        other = pieces["other"].to_numpy()[np.maximum(which, 0)]
-        town_alt[idx] = np.where(which >= 0, [lines.town_names.get(o, o) for o in other], "")
-    outside = code.isna().to_numpy() if outside is None else np.asarray(outside, dtype=bool)
+        names = town_alt.codes_of(lines.town_names.get(o, o) for o in pieces["other"])
+        town_alt.codes[idx] = np.where(which >= 0, names[np.maximum(which, 0)], 0)
+    outside = ~has_code if outside is None else np.asarray(outside, dtype=bool)
     out = np.flatnonzero(outside & np.isfinite(x) & np.isfinite(y))
     if len(out) and not lines.outer.empty:
         dist, which = lines.nearest(lines.outer, x[out], y[out])
         town_d[out] = dist
-        town_alt[out] = [lines.town_names.get(c, c) for c in lines.outer["code"].to_numpy()[which]]
+        names = town_alt.codes_of(lines.town_names.get(c, c) for c in lines.outer["code"])
+        town_alt.codes[out] = names[which]
 
     zone_d = np.full(n, np.nan)
-    zone_alt = np.full(n, "", dtype=object)
-    keyed = pd.Series(list(zip(code, zone)), dtype=object)
-    for key, idx in keyed.groupby(keyed).groups.items():
-        pieces = lines.by_part.get(key)
+    zone_alt = _Labels(n)
+    key = (code.astype(str) + "\0" + zone.astype(str)).where(code.notna() & zone.notna(), None)
+    keys, members = _groups(key)
+    for k, idx in zip(keys, members):
+        pieces = lines.by_part.get(tuple(k.split("\0")))
         if pieces is None:
             continue
-        idx = np.asarray(idx)
         dist, which = lines.nearest(pieces, x[idx], y[idx])
         zone_d[idx] = dist
-        zone_alt[idx] = pieces["other"].to_numpy()[np.maximum(which, 0)]
+        zone_alt.codes[idx] = zone_alt.codes_of(pieces["other"])[np.maximum(which, 0)]
 
     town_conf = error.grade(town_d)
     # A town with no schematic line (an island: its whole outline is shore) cannot be wrong.
-    lineless = code.notna().to_numpy() & ~code.astype(str).isin(list(lines.by_town)).to_numpy()
-    town_conf[lineless] = HIGH
+    lineless_towns = [t for t in towns if str(t) not in lines.by_town]
+    town_conf[code.isin(lineless_towns).to_numpy() & has_code] = HIGH
     if official:
-        town_conf = np.where(code.notna().to_numpy() | np.isfinite(town_d), OFFICIAL, "").astype(object)
+        town_conf = np.where(has_code | np.isfinite(town_d), OFFICIAL, "").astype(object)
     zone_conf = error.grade(zone_d)
-    town_alt = np.where(np.isin(town_conf, [MEDIUM, LOW]), town_alt, "")
-    zone_alt = np.where(np.isin(zone_conf, [MEDIUM, LOW]), zone_alt, "")
+    grades = [HIGH, MEDIUM, LOW, OFFICIAL, ""]
+    as_codes = lambda conf: np.select([conf == g for g in grades], range(len(grades)), grades.index(""))
     return pd.DataFrame({
         "town_boundary_distance_m": np.round(town_d, 1),
-        "town_confidence": town_conf,
-        "town_alternative": town_alt,
+        "town_confidence": repeated_text(grades, as_codes(town_conf)),
+        "town_alternative": town_alt.column(np.isin(town_conf, [MEDIUM, LOW])),
         "zone_line_distance_m": np.round(zone_d, 1),
-        "zone_confidence": zone_conf,
-        "zone_alternative": zone_alt,
+        "zone_confidence": repeated_text(grades, as_codes(zone_conf)),
+        "zone_alternative": zone_alt.column(np.isin(zone_conf, [MEDIUM, LOW])),
     })
 
 
