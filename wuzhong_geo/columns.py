@@ -180,4 +180,4 @@ def repeated_text(labels, codes: np.ndarray) -> pd.Categorical:
     label_codes, categories = pd.factorize(np.asarray(labels, dtype=object))
     remap = np.append(label_codes, -1)  # a code of -1 stays missing
     codes = np.asarray(codes, dtype=np.int64)
-    return pd.Categorical.from_codes(remap[codes], categories=pd.Index(categories, dtype=object))
+    return pd.Categorical.from_codes(remap[codes], categories=pd.Index(categories, dtype="str"))

@@ -27,6 +27,7 @@ from pathlib import Path
 
 import geopandas as gpd
 import pandas as pd
+from pandas.api.types import union_categoricals
 
 from wuzhong_geo import layers
 from wuzhong_geo.check import check_chunk
@@ -281,5 +282,15 @@ def _concat(frames: list[gpd.GeoDataFrame], columns: list[str]) -> gpd.GeoDataFr
         return gpd.GeoDataFrame(
             {c: [] for c in columns if c != "geometry"}, geometry=[], crs=STORAGE_CRS
         )
-    out = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
+    out = pd.concat(_same_categories(frames), ignore_index=True) if len(frames) > 1 else frames[0]
     return gpd.GeoDataFrame(out, geometry="geometry", crs=STORAGE_CRS)
+
+
+def _same_categories(frames: list[gpd.GeoDataFrame]) -> list[gpd.GeoDataFrame]:
+    """Give a text column that is categorical in every chunk one set of categories (concat keeps it)."""
+    for col in frames[0].columns:
+        if all(isinstance(f[col].dtype, pd.CategoricalDtype) for f in frames):
+            categories = union_categoricals([f[col].array for f in frames]).categories
+            for f in frames:
+                f[col] = f[col].cat.set_categories(categories)
+    return frames
