@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import copy
 
 import pandas as pd
@@ -153,3 +154,15 @@ def test_apply_rules_on_columns():
     assert out["flags"].tolist() == ["eco_industry;shore", "far_metro", "", "shore"]
     assert out["flag_level"].tolist() == ["warning", "note", "", "note"]
     assert out["flag_notes"].iloc[0] == "工业在生态带；近湖"
+
+
+def test_rule_sets_are_coded_exactly_for_many_rules():
+    from wuzhong_geo.rules import _row_sets
+
+    rng = np.random.default_rng(13)
+    for columns in (0, 1, 11, 56, 57, 130):
+        held = rng.random((500, columns)) < 0.1
+        held[:50] = held[50:100]  # repeated sets share a code
+        code, sets = _row_sets(held)
+        assert np.array_equal(sets[code], held)
+        assert len(sets) == len(np.unique(held, axis=0))

@@ -37,7 +37,8 @@ def assemble(chunk: Chunk, ctx: CheckContext) -> gpd.GeoDataFrame:
     sites = chunk.sites
     own = sites.drop(columns=[c for c in (*INTERNAL_COLUMNS, "geometry") if c in sites])
     result = pd.concat([own, chunk.out], axis=1)
-    result["geometry"] = chunk.geoms
+    # a GeometryArray, not an object column: GeoDataFrame would re-check every geometry
+    result["geometry"] = gpd.array.from_shapely(chunk.geoms, crs=STORAGE_CRS)
     order = result_columns(list(own.columns), ctx.kinds)
     extra = [c for c in chunk.out.columns if c not in order]  # a column step not yet in the contract
     if extra:

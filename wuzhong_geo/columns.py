@@ -130,7 +130,7 @@ def empty_columns(index: pd.Index, columns) -> pd.DataFrame:
         if kind == "float":
             data[col] = np.full(len(index), np.nan)
         elif kind == "bool":
-            data[col] = pd.array([pd.NA] * len(index), dtype="boolean")
+            data[col] = pd.arrays.BooleanArray(np.zeros(len(index), bool), np.ones(len(index), bool))
         else:
             data[col] = np.full(len(index), None, dtype=object)
     return pd.DataFrame(data, index=index)
@@ -140,9 +140,9 @@ def enforce_dtypes(frame: pd.DataFrame) -> pd.DataFrame:
     """Cast known result columns to their kind (floats, nullable booleans) in place; return it."""
     for col in frame.columns:
         kind = kind_of(col)
-        if kind == "float":
+        if kind == "float" and frame[col].dtype != np.float64:
             frame[col] = frame[col].astype(float)
-        elif kind == "bool":
+        elif kind == "bool" and frame[col].dtype != "boolean":
             frame[col] = frame[col].astype("boolean")
     return frame
 

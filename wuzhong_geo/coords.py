@@ -267,6 +267,10 @@ _DMS = re.compile(
 )
 
 
+#: Kinds of object columns (``pandas.api.types.infer_dtype``) that hold no bool.
+_NO_BOOLS = ("string", "floating", "integer", "mixed-integer-float", "decimal", "empty")
+
+
 def parse_coordinate(values: pd.Series) -> tuple[pd.Series, pd.Series, pd.Series]:
     """Parse decimal degrees/metres or DMS text (120°31′12″, 31度15分31秒N) into floats.
 
@@ -275,12 +279,13 @@ def parse_coordinate(values: pd.Series) -> tuple[pd.Series, pd.Series, pd.Series
     """
     values = pd.Series(values)
     numeric = pd.to_numeric(values, errors="coerce").astype(float)
-    text = values.astype("string").str.strip()
-    blank = values.isna() | text.fillna("").eq("")
     problem = pd.Series("", index=values.index, dtype=object)
-    problem[blank] = "为空"
     is_dms = pd.Series(False, index=values.index)
-    todo = numeric.isna() & ~blank
+    rest = numeric.isna().to_numpy()  # plain numbers (nearly every row) need no text work
+    text = values[rest].astype("string").str.strip()
+    blank = values[rest].isna() | text.fillna("").eq("")
+    problem[blank.index[blank.to_numpy(dtype=bool)]] = "为空"
+    todo = ~blank
     if todo.any():
         raw = text[todo]
         # NFKC turns full-width digits and ″ into ASCII digits and ′′
@@ -301,7 +306,7 @@ def parse_coordinate(values: pd.Series) -> tuple[pd.Series, pd.Series, pd.Series
         numeric.loc[value.index] = value
         is_dms.loc[value.index] = ok
         problem.loc[value.index[~ok.to_numpy()]] = "无法解析：" + raw[~ok].str.slice(0, 40)
-    if values.dtype == object:
+    if values.dtype == object and pd.api.types.infer_dtype(values, skipna=True) not in _NO_BOOLS:
         # Excel TRUE/FALSE cells arrive as bools, which to_numeric reads as 1 and 0
         logical = values.map(lambda v: isinstance(v, (bool, np.bool_))).to_numpy(dtype=bool)
         numeric[logical] = np.nan

@@ -252,11 +252,13 @@ def _uncertainty(chunk: Chunk, ctx: CheckContext) -> pd.DataFrame:
     from wuzhong_geo.coords import transformer
     from wuzhong_geo.settings import ANALYSIS_CRS, STORAGE_CRS
 
-    x, y = transformer(STORAGE_CRS, ANALYSIS_CRS).transform(chunk.lon, chunk.lat)
+    x, y = chunk.x.copy(), chunk.y.copy()  # plain points: already in EPSG:4549
+    rest = ~chunk.plain
+    x[rest], y[rest] = transformer(STORAGE_CRS, ANALYSIS_CRS).transform(chunk.lon[rest], chunk.lat[rest])
     out = chunk.out
     status = pd.Series(chunk.status, dtype=object)
     found = uncertainty.assess_points(
-        x, y, out["code"].to_numpy(dtype=object), out["functional_zone"].to_numpy(dtype=object),
+        x, y, out["code"], out["functional_zone"],
         outside=(status == "outside_district").to_numpy())
     found.index = chunk.index
     return found

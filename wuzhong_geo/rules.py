@@ -16,6 +16,7 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from wuzhong_geo import limits, plan
+from wuzhong_geo.columns import repeated_text
 from wuzhong_geo.errors import InputError
 from wuzhong_geo.settings import plan_dir
 from wuzhong_geo.style import INFRASTRUCTURE_KINDS, MANAGEMENT_ZONES, SUBREGIONS, ZONES
@@ -194,107 +195,131 @@ def categorise(text: pd.Series, categories: dict[str, Category]) -> pd.Series:
 
 
 def _any_of(series: pd.Series, values: list[str]) -> np.ndarray:
-    """Rows whose ``、``-joined list (e.g. every zone a polygon touches) contains any of ``values``."""
-    padded = "、" + series.astype("string").fillna("") + "、"
+    """Rows whose ``、``-joined list (e.g. every zone a polygon touches) contains any of ``values``.
+
+    Evaluated once per distinct list (lists repeat: a million sites hold a few hundred).
+    """
+    codes, distinct = pd.factorize(pd.Series(series), use_na_sentinel=True)
+    padded = "、" + pd.Series(distinct, dtype="string").fillna("") + "、"
     pattern = "|".join("、" + re.escape(v) + "、" for v in values)
-    return padded.str.contains(pattern, regex=True).fillna(False).to_numpy(dtype=bool)
+    hit = np.append(padded.str.contains(pattern, regex=True).fillna(False).to_numpy(dtype=bool), False)
+    return hit[np.asarray(codes)]  # a missing list (code -1) holds nothing
 
 
 def _bool(series: pd.Series) -> np.ndarray:
     return series.astype("boolean").fillna(False).to_numpy(dtype=bool)
 
 
+def _row_sets(held: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Code of each row's set of True columns, and each distinct set as a boolean row.
+
+    Rows are packed into bytes and compared as integers (``np.unique(axis=0)`` sorts rows as
+    records, far slower).
+    """
+    packed = np.packbits(held, axis=1)
+    key = np.zeros(len(held), dtype=np.int64)
+    for start in range(0, packed.shape[1], 7):  # 7 bytes fit an int64
+        value = np.zeros(len(held), dtype=np.int64)
+        for byte in range(start, min(start + 7, packed.shape[1])):
+            value = (value << 8) | packed[:, byte]
+        key = pd.factorize(key * (len(held) + 1) + pd.factorize(value)[0])[0]
+    _, first, code = np.unique(key, return_index=True, return_inverse=True)
+    return code.reshape(-1), held[first]
+
+
 def rule_masks(matrix: RuleMatrix, sites: pd.DataFrame) -> dict[str, np.ndarray]:
     """Evaluate every rule on the check columns of ``sites``; return rule id -> boolean mask."""
-    out = {}
+    return {rule.id: _mask(rule, sites) for rule in matrix.rules}
+
+
+def _mask(rule: Rule, sites: pd.DataFrame) -> np.ndarray:
+    """Where one rule holds."""
     n = len(sites)
-    for rule in matrix.rules:
-        w = rule.when
-        m = np.ones(n, dtype=bool)
-        statuses = w.status or ["ok"]
-        m &= sites["status"].isin(statuses).to_numpy()
-        if w.category is not None:
-            m &= sites["rule_category"].isin(w.category).fillna(False).to_numpy(dtype=bool)
-        if w.geometry is not None:
-            m &= sites["geometry_type"].isin(w.geometry).to_numpy(dtype=bool)
-        if w.functional_zone is not None:
-            m &= _any_of(sites["functional_zones"], w.functional_zone)
-        if w.management_zone is not None:
-            m &= _any_of(sites["management_zones"], w.management_zone)
-        if w.subregion is not None:
-            m &= sites["subregion"].isin(w.subregion).fillna(False).to_numpy(dtype=bool)
-        if w.town is not None:
-            m &= _any_of(sites["town_codes"], w.town)
-        if w.policy_area is not None:
-            m &= _any_of(sites["policies"], w.policy_area)
-        shore = sites["taihu_shore_m"].astype(float).to_numpy()
-        with np.errstate(invalid="ignore"):
-            if w.taihu_shore_within_m is not None:
-                m &= shore <= w.taihu_shore_within_m
-            if w.taihu_shore_beyond_m is not None:
-                m &= shore > w.taihu_shore_beyond_m
-            if w.infrastructure_within_m is not None:
-                any_near = np.zeros(n, dtype=bool)
-                for kind, dist in w.infrastructure_within_m.items():
-                    col = f"dist_{kind}_m"
-                    if col in sites:
-                        any_near |= sites[col].astype(float).to_numpy() <= dist
-                m &= any_near
-            if w.infrastructure_beyond_m is not None:
-                for kind, dist in w.infrastructure_beyond_m.items():
-                    col = f"dist_{kind}_m"
-                    if col in sites:
-                        d = sites[col].astype(float).to_numpy()
-                        m &= np.isfinite(d) & (d > dist)
-            area = sites["area_ha"].astype(float).to_numpy()
-            if w.area_ha_above is not None:
-                m &= area > w.area_ha_above
-            if w.area_ha_below is not None:
-                m &= area < w.area_ha_below
-            if w.length_m_above is not None:
-                m &= sites["length_m"].astype(float).to_numpy() > w.length_m_above
-        for flag in (
-            "crosses_zone_boundary",
-            "crosses_town_boundary",
-            "partly_outside_district",
-            "coordinates_swapped",
-        ):
-            want = getattr(w, flag)
-            if want is not None:
-                m &= _bool(sites[flag]) == want
-        if w.town_mismatch is not None:
-            match = sites["town_match"].astype("boolean")
-            m &= (
-                (match.eq(False) if w.town_mismatch else match.eq(True))
-                .fillna(False)
-                .to_numpy(dtype=bool)
-            )
-        out[rule.id] = m
-    return out
+    w = rule.when
+    m = np.ones(n, dtype=bool)
+    statuses = w.status or ["ok"]
+    m &= sites["status"].isin(statuses).to_numpy()
+    if w.category is not None:
+        m &= sites["rule_category"].isin(w.category).fillna(False).to_numpy(dtype=bool)
+    if w.geometry is not None:
+        m &= sites["geometry_type"].isin(w.geometry).to_numpy(dtype=bool)
+    if w.functional_zone is not None:
+        m &= _any_of(sites["functional_zones"], w.functional_zone)
+    if w.management_zone is not None:
+        m &= _any_of(sites["management_zones"], w.management_zone)
+    if w.subregion is not None:
+        m &= sites["subregion"].isin(w.subregion).fillna(False).to_numpy(dtype=bool)
+    if w.town is not None:
+        m &= _any_of(sites["town_codes"], w.town)
+    if w.policy_area is not None:
+        m &= _any_of(sites["policies"], w.policy_area)
+    shore = sites["taihu_shore_m"].astype(float).to_numpy()
+    with np.errstate(invalid="ignore"):
+        if w.taihu_shore_within_m is not None:
+            m &= shore <= w.taihu_shore_within_m
+        if w.taihu_shore_beyond_m is not None:
+            m &= shore > w.taihu_shore_beyond_m
+        if w.infrastructure_within_m is not None:
+            any_near = np.zeros(n, dtype=bool)
+            for kind, dist in w.infrastructure_within_m.items():
+                col = f"dist_{kind}_m"
+                if col in sites:
+                    any_near |= sites[col].astype(float).to_numpy() <= dist
+            m &= any_near
+        if w.infrastructure_beyond_m is not None:
+            for kind, dist in w.infrastructure_beyond_m.items():
+                col = f"dist_{kind}_m"
+                if col in sites:
+                    d = sites[col].astype(float).to_numpy()
+                    m &= np.isfinite(d) & (d > dist)
+        area = sites["area_ha"].astype(float).to_numpy()
+        if w.area_ha_above is not None:
+            m &= area > w.area_ha_above
+        if w.area_ha_below is not None:
+            m &= area < w.area_ha_below
+        if w.length_m_above is not None:
+            m &= sites["length_m"].astype(float).to_numpy() > w.length_m_above
+    for flag in (
+        "crosses_zone_boundary",
+        "crosses_town_boundary",
+        "partly_outside_district",
+        "coordinates_swapped",
+    ):
+        want = getattr(w, flag)
+        if want is not None:
+            m &= _bool(sites[flag]) == want
+    if w.town_mismatch is not None:
+        match = sites["town_match"].astype("boolean")
+        m &= (
+            (match.eq(False) if w.town_mismatch else match.eq(True))
+            .fillna(False)
+            .to_numpy(dtype=bool)
+        )
+    return m
 
 
 def apply_rules(matrix: RuleMatrix, sites: pd.DataFrame) -> pd.DataFrame:
-    """Return ``flags`` (rule ids, ``;``-joined), ``flag_level`` and ``flag_notes`` per site."""
+    """Return ``flags`` (rule ids, ``;``-joined), ``flag_level`` and ``flag_notes`` per site.
+
+    The texts are composed once per distinct set of rules that hold and broadcast (categoricals).
+    """
     n = len(sites)
-    flags = np.full(n, "", dtype=object)
-    notes = np.full(n, "", dtype=object)
-    level = np.zeros(n, dtype=np.int8)  # 0 none, 1 note, 2 warning
-    for rule in matrix.rules:
-        mask = rule_masks_single(matrix, rule, sites)
-        if not mask.any():
-            continue
-        sep = np.where(flags[mask] == "", "", ";")
-        flags[mask] = flags[mask] + sep + rule.id
-        nsep = np.where(notes[mask] == "", "", "；")
-        notes[mask] = notes[mask] + nsep + rule.message
-        level[mask] = np.maximum(level[mask], SEVERITIES.index(rule.severity) + 1)
-    labels = np.array(["", *SEVERITIES], dtype=object)
+    held = np.zeros((n, len(matrix.rules)), dtype=bool)
+    for i, rule in enumerate(matrix.rules):
+        held[:, i] = _mask(rule, sites)
+    code, sets = _row_sets(held)
+    flags, notes, levels = [], [], []
+    for row in sets:
+        rules = [r for r, on in zip(matrix.rules, row) if on]
+        flags.append(";".join(r.id for r in rules))
+        notes.append("；".join(r.message for r in rules))
+        levels.append(max((SEVERITIES.index(r.severity) + 1 for r in rules), default=0))
+    labels = ["", *SEVERITIES]
     return pd.DataFrame(
-        {"flags": flags, "flag_level": labels[level], "flag_notes": notes}, index=sites.index
+        {
+            "flags": repeated_text(flags, code),
+            "flag_level": repeated_text([labels[v] for v in levels], code),
+            "flag_notes": repeated_text(notes, code),
+        },
+        index=sites.index,
     )
-
-
-def rule_masks_single(matrix: RuleMatrix, rule: Rule, sites: pd.DataFrame) -> np.ndarray:
-    """Evaluate one rule (see :func:`rule_masks`)."""
-    single = matrix.model_copy(update={"rules": [rule]})
-    return rule_masks(single, sites)[rule.id]
