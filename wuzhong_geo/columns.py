@@ -174,10 +174,14 @@ def format_numbers(values: np.ndarray, digits: int) -> np.ndarray:
 def repeated_text(labels, codes: np.ndarray) -> pd.Categorical:
     """``labels[codes]`` as a categorical: text with few distinct values over many rows.
 
-    Missing where the code is -1 or the label is None. Equal labels share one category, so
-    broadcasting costs one small integer per row instead of one string.
+    Missing where the code is -1 or the label is None. Equal labels share one category and the
+    categories are sorted, so chunks of the same values get the same categories; broadcasting
+    costs one small integer per row instead of one string.
     """
-    label_codes, categories = pd.factorize(np.asarray(labels, dtype=object))
-    remap = np.append(label_codes, -1)  # a code of -1 stays missing
+    labels = np.asarray(labels, dtype=object)
+    present = np.flatnonzero(pd.notna(labels))
+    categories = np.array(sorted(set(labels[present])), dtype=object)
+    remap = np.full(len(labels) + 1, -1, dtype=np.int64)  # the last entry: a code of -1 stays missing
+    remap[present] = np.searchsorted(categories, labels[present])
     codes = np.asarray(codes, dtype=np.int64)
     return pd.Categorical.from_codes(remap[codes], categories=pd.Index(categories, dtype="str"))

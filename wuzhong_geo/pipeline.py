@@ -291,7 +291,7 @@ def _same_categories(frames: list[gpd.GeoDataFrame]) -> list[gpd.GeoDataFrame]:
     """Give a text column that is categorical in every chunk one set of categories (concat keeps it)."""
     for col in frames[0].columns:
         if all(isinstance(f[col].dtype, pd.CategoricalDtype) for f in frames):
-            categories = union_categoricals([f[col].array for f in frames]).categories
+            categories = union_categoricals([f[col].array for f in frames], sort_categories=True).categories
             for f in frames:
                 f[col] = f[col].cat.set_categories(categories)
     return frames
