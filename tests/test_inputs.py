@@ -194,3 +194,37 @@ def test_detect_encoding_of_short_files(tmp_path, text, encoding, expected):
     path.write_bytes(text.encode(encoding))
     assert detect_encoding(path) == expected
     assert path.read_text(encoding=expected) == text
+
+
+def _cells(frame: pd.DataFrame) -> dict:
+    return {c: frame[c].astype(object).where(frame[c].notna(), None).tolist() for c in frame.columns
+            if c != "geometry"} | {"geometry": shapely.to_wkb(frame.geometry.values).tolist()}
+
+
+@pytest.mark.parametrize("text", [
+    "name,lon,lat\n项目A,120.6,31.2\n  B ,120.61,31.21\nNA,NULL,31.2\n,120.6,\n#N/A,n/a,nan\n",  # NA text, spaces
+    "名称,经度,纬度\r\nA,120°36′,31°12′N\r\n\r\nB,１２０．６,31.2\r\n",  # CRLF, blank line, DMS, full-width
+    "name;lon;lat\nA;120.6;31.2\nB;120.6\nC;1;2;3\n",  # short and long rows: the csv module path
+    'name,lon,lat\n"A, Ltd",120.6,31.2\nB,120.6,31.2\n',  # quotes: the csv module path
+    "name,lon,lat,\nA,120.6,31.2,\n",  # trailing delimiters
+    "\ufeffname,lon,lat\nA,120.6,31.2\n",  # BOM
+])
+def test_arrow_reader_reads_like_the_csv_module(tmp_path, monkeypatch, text):
+    from wuzhong_geo.inputs import tables
+
+    path = tmp_path / "sites.csv"
+    path.write_bytes(text.encode("utf-8"))
+    fast = pd.concat(list(open_input(path).chunks(2)), ignore_index=True)
+    monkeypatch.setattr(tables, "ARROW_MAX_BYTES", -1)  # every file through the csv module
+    slow = pd.concat(list(open_input(path).chunks(2)), ignore_index=True)
+    assert _cells(fast) == _cells(slow)
+
+
+def test_arrow_reader_is_used_for_a_plain_file(tmp_path):
+    from wuzhong_geo.inputs import tables
+
+    path = tmp_path / "plain.csv"
+    path.write_text("name,lon,lat\nA,120.6,31.2\n", encoding="utf-8")
+    assert tables._arrow_table(path, "utf-8", ",", 0, ["name", "lon", "lat"]) is not None
+    path.write_text("name,lon,lat\nA,120.6\n", encoding="utf-8")
+    assert tables._arrow_table(path, "utf-8", ",", 0, ["name", "lon", "lat"]) is None

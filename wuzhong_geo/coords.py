@@ -267,6 +267,20 @@ _DMS = re.compile(
 )
 
 
+def _arrow_numbers(values: pd.Series) -> pd.Series | None:
+    """Arrow-backed text that is all plain numbers (or missing), parsed by Arrow; else None."""
+    if not isinstance(values.dtype, pd.StringDtype) or values.dtype.storage != "pyarrow":
+        return None
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    try:
+        parsed = pc.cast(values.array._pa_array, pa.float64())
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        return None
+    return pd.Series(parsed.to_numpy(zero_copy_only=False), index=values.index, dtype=float)
+
+
 #: Kinds of object columns (``pandas.api.types.infer_dtype``) that hold no bool.
 _NO_BOOLS = ("string", "floating", "integer", "mixed-integer-float", "decimal", "empty")
 
@@ -278,7 +292,9 @@ def parse_coordinate(values: pd.Series) -> tuple[pd.Series, pd.Series, pd.Series
     short Chinese reason ('' when fine, '为空' when blank).
     """
     values = pd.Series(values)
-    numeric = pd.to_numeric(values, errors="coerce").astype(float)
+    numeric = _arrow_numbers(values)
+    if numeric is None:
+        numeric = pd.to_numeric(values, errors="coerce").astype(float)
     problem = pd.Series("", index=values.index, dtype=object)
     is_dms = pd.Series(False, index=values.index)
     rest = numeric.isna().to_numpy()  # plain numbers (nearly every row) need no text work

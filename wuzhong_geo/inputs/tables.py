@@ -86,8 +86,13 @@ def open_text(path: Path, spec, encoding: str | None, explicit: dict) -> SiteRea
     if skip:
         info.notes.append(f"跳过表头上方 {skip} 行标题")
 
+    table = _arrow_table(path, codec, sep, skip, header)
+
     def chunks(size: int) -> Iterator[pd.DataFrame]:
-        yield from _records(path, codec, sep, skip, header, size)
+        if table is not None:
+            yield from _arrow_records(table, size)
+        else:
+            yield from _records(path, codec, sep, skip, header, size)
 
     first = next(chunks(1000))
     rows = _count_rows(path, skip)
@@ -211,6 +216,63 @@ def parse_records(reader, header: list[str], size: int, line_offset: int, source
             rows, bad = [], []
     if rows or not bad:
         yield _frame(rows, header, bad)
+
+
+#: Files up to this size are tried with Arrow's CSV reader (held in memory as one table).
+ARROW_MAX_BYTES = 512 << 20
+
+
+def _arrow_table(path: Path, codec: str, sep: str, skip: int, header: list[str]):
+    """The whole file as an Arrow table of text cells, or None where :func:`_records` must read it.
+
+    Arrow's reader (C++, multithreaded) reads a plain file ~20x faster than the csv module. It
+    is used only where both give the same cells: UTF-8, the header on the first line, no quote
+    character anywhere (quoting rules differ in corner cases), at least two columns, and every
+    record with exactly the header's field count (else the rows must be kept and marked
+    malformed with their line numbers, which :func:`_records` does).
+    """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    import pyarrow.csv as pa_csv
+
+    if codec not in ("utf-8", "utf-8-sig") or skip or len(header) < 2 or len(sep) != 1:
+        return None
+    if path.stat().st_size > ARROW_MAX_BYTES:
+        return None
+    data = path.read_bytes()
+    if b'"' in data or b"\x00" in data:  # quoting and NUL: the csv module's rules
+        return None
+
+    def refuse(row) -> str:
+        raise _NotPlain
+
+    try:
+        table = pa_csv.read_csv(
+            pa.py_buffer(data),
+            read_options=pa_csv.ReadOptions(skip_rows=1, column_names=header),
+            parse_options=pa_csv.ParseOptions(delimiter=sep, quote_char=False, invalid_row_handler=refuse),
+            convert_options=pa_csv.ConvertOptions(
+                column_types={h: pa.string() for h in header}, strings_can_be_null=False
+            ),
+        )
+    except (_NotPlain, pa.ArrowInvalid):
+        return None
+    na_text = pa.array(sorted(_NA_TEXT), type=pa.string())
+    columns = [pc.if_else(pc.is_in(col, value_set=na_text), pa.scalar(None, pa.string()), col)
+               for col in table.columns]
+    return pa.table(columns, names=header)
+
+
+class _NotPlain(Exception):
+    """A record Arrow's reader would not read like the csv module."""
+
+
+def _arrow_records(table, size: int) -> Iterator[pd.DataFrame]:
+    """Chunks of an Arrow table as frames of text cells (missing cells NaN), none malformed."""
+    for start in range(0, max(table.num_rows, 1), size):
+        frame = table.slice(start, size).to_pandas()
+        frame[MALFORMED] = ""
+        yield frame
 
 
 def _frame(rows: list[list[str]], header: list[str], bad: list[str]) -> pd.DataFrame:
@@ -520,6 +582,8 @@ def _table_sites(frame: pd.DataFrame, plan: _TablePlan, info: InputInfo) -> gpd.
 
 
 def _join_reasons(a_name: str, a_prob: np.ndarray, b_name: str, b_prob: np.ndarray) -> np.ndarray:
+    if not ((a_prob != "").any() or (b_prob != "").any()):  # every coordinate parsed
+        return np.full(len(a_prob), "", dtype=object)
     a_msg = np.where(
         a_prob != "", np.char.add(np.char.add(str(a_name), "："), a_prob.astype(str)), ""
     )
