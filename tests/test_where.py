@@ -94,11 +94,15 @@ def test_cli_text_json_and_errors():
     assert result.exit_code == 0, result.output
     data = json.loads(result.output)
     assert data["query"]["radius_m"] == 2000 and data["town"]["code"] == "320506100"
-    for args in (["where", "不存在的地方"], ["where", "120.3", "31.1", "--crs", "西安80"], ["where", "1", "2", "3"],
-                 ["where", "120.3", "31.1", "--radius-m", "-5"]):
+    for args in (["where", "不存在的地方"], ["where", "120.3", "31.1", "--crs", "西安80"], ["where", "1", "2", "3"]):
         result = runner.invoke(app, args)
         assert result.exit_code == 2, (args, result.output)
         assert "错误 / error" in result.output and "Traceback" not in result.output
+    for radius in ("inf", "nan", "-5", "1e9"):  # unbounded radii are refused like --buffer-m (docs/limits.md)
+        result = runner.invoke(app, ["where", "120.3", "31.1", "--radius-m", radius])
+        assert result.exit_code == 2 and "--radius-m" in result.output, (radius, result.output)
+        assert "max_buffer_m" in result.output or radius in ("inf", "nan", "-5")
+    assert runner.invoke(app, ["where", "120.3", "31.1", "--radius-m", "0"]).exit_code == 0
 
 
 def test_town_uncertainty_is_reported():

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from wuzhong_geo.cli.app import BoundariesOption, ZoneRulesOption, app, apply_options, fail
+from wuzhong_geo.cli.app import BoundariesOption, ZoneRulesOption, app, apply_options, fail, number
 from wuzhong_geo.errors import InputError
 from wuzhong_geo.settings import WHERE_RADIUS_M
 
@@ -27,7 +27,8 @@ def where_command(
     crs: Annotated[str, typer.Option(
         "--crs", help="坐标系：wgs84（默认）| cgcs2000 | gcj02（高德）| bd09（百度）| EPSG:n。 CRS of LON LAT.")] = "wgs84",
     radius_m: Annotated[float, typer.Option(
-        "--radius-m", help="列出此距离（米）内的基础设施与政策区。 Radius (m) for nearby infrastructure and policy areas.")
+        "--radius-m", help="列出此距离（米）内的基础设施与政策区。 Radius (m) for nearby infrastructure and policy areas.",
+        callback=number("--radius-m", inclusive_minimum=True, limit="max_buffer_m"))
     ] = WHERE_RADIUS_M,
     as_json: Annotated[bool, typer.Option("--json", help="输出 JSON。 Print JSON for machines.")] = False,
     boundaries: BoundariesOption = None,

@@ -257,6 +257,9 @@ def _arrow_table(path: Path, codec: str, sep: str, skip: int, header: list[str])
         )
     except (_NotPlain, pa.ArrowInvalid):
         return None
+    # a cell over the csv module's field limit is refused by it, naming its line: keep one answer
+    if any((pc.max(pc.utf8_length(col)).as_py() or 0) > csv.field_size_limit() for col in table.columns):
+        return None
     na_text = pa.array(sorted(_NA_TEXT), type=pa.string())
     columns = [pc.if_else(pc.is_in(col, value_set=na_text), pa.scalar(None, pa.string()), col)
                for col in table.columns]
