@@ -15,6 +15,7 @@ from typing import Any
 
 import geopandas as gpd
 import numpy as np
+import pandas as pd
 import shapely
 
 from wuzhong_geo import coords, layers, names, plan, style, uncertainty
@@ -71,12 +72,15 @@ def _to_wgs84(x: float, y: float, crs: str) -> tuple[float, float, str]:
     return float(converted.lon[0]), float(converted.lat[0]), spec.label
 
 
+def _covering(frame: gpd.GeoDataFrame, point: shapely.Point) -> pd.Series | None:
+    hit = frame[frame.geometry.covers(point)]
+    return None if hit.empty else hit.iloc[0]
+
+
 def _town(frames: dict, point: shapely.Point) -> dict[str, Any] | None:
-    towns = frames["towns"]
-    hit = towns[towns.geometry.covers(point)]
-    if hit.empty:
+    row = _covering(frames["towns"], point)
+    if row is None:
         return None
-    row = hit.iloc[0]
     table = plan.subregion_assignment().set_index("code")
     mz = plan.management_zone_table().set_index("name")
     return {
@@ -95,11 +99,9 @@ def _town(frames: dict, point: shapely.Point) -> dict[str, Any] | None:
 
 
 def _zone(frames: dict, point: shapely.Point) -> dict[str, Any] | None:
-    parts = frames["parts"]
-    hit = parts[parts.geometry.covers(point)]
-    if hit.empty:
+    row = _covering(frames["parts"], point)
+    if row is None:
         return None
-    row = hit.iloc[0]
     return {
         "zone": row["zone"], "membership": row["membership"],
         "split_assumption": _clean(row["split_assumption"]) or None,

@@ -86,6 +86,8 @@ def open_text(path: Path, spec, encoding: str | None, explicit: dict) -> SiteRea
     if skip:
         info.notes.append(f"跳过表头上方 {skip} 行标题")
 
+    rows = _count_rows(path, skip)
+    limits.check("max_rows", rows, path.name)  # before any parsing: Arrow reads the whole file
     table = _arrow_table(path, codec, sep, skip, header)
 
     def chunks(size: int) -> Iterator[pd.DataFrame]:
@@ -95,8 +97,6 @@ def open_text(path: Path, spec, encoding: str | None, explicit: dict) -> SiteRea
             yield from _records(path, codec, sep, skip, header, size)
 
     first = next(chunks(1000))
-    rows = _count_rows(path, skip)
-    limits.check("max_rows", rows, path.name)
     return table_reader(chunks, first.head(0).drop(columns=MALFORMED), rows, spec, info, explicit,
                         first=first.drop(columns=MALFORMED))
 
@@ -292,7 +292,6 @@ def _count_rows(path: Path, skip: int) -> int:
     with open(path, "rb") as f:
         n = sum(block.count(b"\n") for block in iter(lambda: f.read(1 << 22), b""))
     return max(n - skip - 1, 0)
-
 
 
 def open_excel(path: Path, spec, sheet, explicit: dict) -> SiteReader:
