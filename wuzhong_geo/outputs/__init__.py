@@ -148,28 +148,32 @@ class ResultWriter:
         chunk = ChunkData.of(sites)
         parts = ChunkData.of(zone_parts) if len(zone_parts) else None
         if self._report is not None:
-            self._submit("html", partial(self._report.add, sites.copy(deep=False)))
+            self._submit("html", partial(self._report.add, chunk.sites))
         if self._csv is not None:
-            self._submit("csv", partial(self._csv.append, chunk.table))
+            self._submit("csv", partial(self._add_csv, chunk))
         if self._parquet is not None:
             self._submit("parquet", partial(self._add_parquet, chunk, parts, sites.crs))
         if self._gpkg is not None:
-            self._submit("gpkg", partial(self._add_gpkg, chunk.frame.copy(deep=False), parts))
+            self._submit("gpkg", partial(self._add_gpkg, chunk, parts))
         if self._xlsx is not None:
-            self._submit("xlsx", partial(
-                self._xlsx.append, chunk.frame, parts.frame[list(ZONE_PART_COLUMNS)] if parts else None,
-            ))
+            self._submit("xlsx", partial(self._add_xlsx, chunk, parts))
+
+    def _add_csv(self, chunk: ChunkData) -> None:
+        self._csv.append(chunk.encoded)
 
     def _add_parquet(self, chunk: ChunkData, parts: ChunkData | None, crs) -> None:
-        self._parquet.append(chunk.table, chunk.wkb, crs)
+        self._parquet.append(chunk.encoded, chunk.wkb, crs)
         if parts is not None:
-            self._parts_parquet.append(parts.table, parts.wkb, crs)
+            self._parts_parquet.append(parts.encoded, parts.wkb, crs)
             self._parts_written = True
 
-    def _add_gpkg(self, frame: gpd.GeoDataFrame, parts: ChunkData | None) -> None:
-        self._gpkg.append("results", frame)
+    def _add_gpkg(self, chunk: ChunkData, parts: ChunkData | None) -> None:
+        self._gpkg.append("results", chunk.frame.copy(deep=False))
         if parts is not None:
             self._gpkg.append("zone_parts", parts.frame)
+
+    def _add_xlsx(self, chunk: ChunkData, parts: ChunkData | None) -> None:
+        self._xlsx.append(chunk.frame, parts.frame[list(ZONE_PART_COLUMNS)] if parts else None)
 
     def close(self, summary: dict) -> None:
         """Finish every file and render the report from ``summary`` (summary.json is the caller's)."""

@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import geopandas as gpd
 import pandas as pd
 import pyarrow as pa
 import shapely
+
+
+#: The Arrow type of a categorical text column in :attr:`ChunkData.encoded` (the same in every chunk).
+_DICTIONARY = pa.dictionary(pa.int32(), pa.large_string())
 
 
 def prepare_for_files(frame: pd.DataFrame) -> pd.DataFrame:
@@ -30,18 +35,51 @@ def _uneven_text(dtype) -> bool:
 
 @dataclass(frozen=True)
 class ChunkData:
-    """A checked chunk for the writers: the pandas frame (text columns made uniform) and its Arrow table."""
+    """A checked chunk for the writers: its Arrow table (text columns as large_string), WKB, and the frame.
 
-    frame: gpd.GeoDataFrame  # geometry included
-    table: pa.Table  # every column but geometry
-    wkb: pa.Array  # the geometry as WKB (null where missing)
+    :meth:`of` only wraps the chunk; each view is built on first use, on the writer thread that
+    needs it first (Arrow and GEOS release the GIL there, so the next chunk's check goes on).
+    """
+
+    sites: gpd.GeoDataFrame  # as checked (categorical text columns), geometry included
 
     @classmethod
     def of(cls, sites: gpd.GeoDataFrame) -> ChunkData:
-        """Convert ``sites`` once (text columns as strings, geometry as WKB)."""
-        frame = prepare_for_files(sites)
+        """Wrap ``sites`` for the writers (shallow copy: later changes to ``sites`` are not seen)."""
+        return cls(sites=sites.copy(deep=False))
+
+    @cached_property
+    def table(self) -> pa.Table:
+        """Every column but geometry; text columns as large_string, the same types in every chunk."""
+        attributes = self.sites.drop(columns="geometry")
+        # categoricals go over as dictionaries and are decoded in Arrow's C++ (pandas' astype would
+        # build a Python string per cell); the schema is the one the text-converted frame would have
+        schema = pa.Schema.from_pandas(prepare_for_files(attributes.iloc[:0]), preserve_index=False)
+        return pa.Table.from_pandas(attributes, preserve_index=False).cast(schema)
+
+    @cached_property
+    def encoded(self) -> pa.Table:
+        """Like :attr:`table`, but categorical columns stay Arrow dictionaries (int32 indices, large_string
+        values): the CSV and Parquet writers take them as they are, without a string per cell."""
+        attributes = self.sites.drop(columns="geometry")
+        text = {c: attributes[c].astype("string") for c in attributes if attributes[c].dtype == object}
+        decoded = pa.Schema.from_pandas(prepare_for_files(attributes.iloc[:0]), preserve_index=False)
+        schema = pa.schema(
+            [pa.field(f.name, _DICTIONARY) if isinstance(attributes[f.name].dtype, pd.CategoricalDtype) else f
+             for f in decoded],
+            metadata=decoded.metadata,
+        )
+        return pa.Table.from_pandas(attributes.assign(**text), preserve_index=False).cast(schema)
+
+    @cached_property
+    def wkb(self) -> pa.Array:
+        """The geometry as WKB (null where missing)."""
+        return pa.array(shapely.to_wkb(self.sites.geometry.values.to_numpy()), type=pa.binary(), from_pandas=True)
+
+    @cached_property
+    def frame(self) -> gpd.GeoDataFrame:
+        """The pandas frame with text columns made uniform (for the GPKG and XLSX writers only)."""
+        frame = prepare_for_files(self.sites)
         if not isinstance(frame, gpd.GeoDataFrame):
-            frame = gpd.GeoDataFrame(frame, geometry="geometry", crs=sites.crs)
-        table = pa.Table.from_pandas(frame.drop(columns="geometry"), preserve_index=False)
-        wkb = pa.array(shapely.to_wkb(frame.geometry.values.to_numpy()), type=pa.binary(), from_pandas=True)
-        return cls(frame=frame, table=table, wkb=wkb)
+            frame = gpd.GeoDataFrame(frame, geometry="geometry", crs=self.sites.crs)
+        return frame
