@@ -31,6 +31,7 @@ from pandas.api.types import union_categoricals
 
 from wuzhong_geo import layers
 from wuzhong_geo.check import check_chunk
+from wuzhong_geo.checkpool import CheckPool, auto_workers
 from wuzhong_geo.columns import ZONE_PART_COLUMNS, result_column_names, result_columns
 from wuzhong_geo.context import CheckContext, build_context
 from wuzhong_geo.errors import InputError
@@ -38,6 +39,7 @@ from wuzhong_geo.inputs import InputInfo, SiteReader, open_input
 from wuzhong_geo.outputs import ResultWriter, choose_formats
 from wuzhong_geo.outputs.folder import atomic_folder
 from wuzhong_geo.outputs.summary import Counts, ordered, write_summary
+from wuzhong_geo.prefetch import prefetched
 from wuzhong_geo.rules import SITE_STATUSES, RuleMatrix, load_rules
 from wuzhong_geo.settings import STORAGE_CRS
 from wuzhong_geo.style import MANAGEMENT_ZONES, SUBREGIONS, ZONES
@@ -45,6 +47,8 @@ from wuzhong_geo.style import MANAGEMENT_ZONES, SUBREGIONS, ZONES
 #: Default rows per chunk (per-chunk work — one lookup per policy area, town and rule set — is
 #: shared by more rows in bigger chunks; 10⁵ rows stay well under the memory bound).
 CHUNK_SIZE = 100_000
+#: Most check processes a run may ask for (each holds a copy-on-write share of the context).
+MAX_WORKERS = 64
 
 
 @dataclass
@@ -54,7 +58,8 @@ class CheckOptions:
     Reading: ``crs`` (wgs84|cgcs2000|gcj02|bd09|EPSG:n), ``lon_col``/``lat_col``, ``name_col``,
     ``category_col``, ``town_col``, ``encoding``, ``sheet``, ``layer``. Checking: ``buffer_m``
     (buffer points by metres), ``rules`` (YAML path or RuleMatrix), ``boundaries`` (official town
-    boundaries). Running: ``chunk_size``; writing: ``formats`` (None: the defaults), ``progress``.
+    boundaries). Running: ``chunk_size``, ``workers`` (check processes beside this one; None: one
+    less than the cores for inputs of three chunks or more, see :mod:`wuzhong_geo.checkpool`); writing: ``formats`` (None: the defaults), ``progress``.
     """
 
     crs: str | None = None
@@ -70,6 +75,7 @@ class CheckOptions:
     rules: str | Path | RuleMatrix | None = None
     boundaries: str | Path | None = None
     chunk_size: int = CHUNK_SIZE
+    workers: int | None = None
     formats: str | tuple[str, ...] | None = None
     progress: bool | None = None
 
@@ -123,6 +129,8 @@ def open_check(
         raise InputError(f"--buffer-m 须为正数 / must be positive, not {opts.buffer_m!r}")
     if opts.chunk_size < 1:
         raise InputError("chunk_size must be at least 1")
+    if opts.workers is not None and not 0 <= opts.workers <= MAX_WORKERS:
+        raise InputError(f"--workers 须为 0–{MAX_WORKERS} / must be 0 to {MAX_WORKERS}, not {opts.workers!r}")
     rules = opts.rules if isinstance(opts.rules, RuleMatrix) else load_rules(opts.rules)
     rules_path = (
         "(in memory)"
@@ -164,16 +172,19 @@ def run(
     formats = choose_formats(check.options.formats, check.info.rows)
     counts = Counts()
     timing = {"check": 0.0}
-    with atomic_folder(out_dir) as folder:
+    workers = check.options.workers
+    if workers is None:
+        workers = auto_workers(check.info.rows, check.options.chunk_size)
+    # the pool forks before any thread of this run starts (writers, read-ahead)
+    with atomic_folder(out_dir) as folder, CheckPool(check.context, check.info, workers) as pool:
         writer = ResultWriter(folder, check.columns(), formats, name_col=check.info.name_col, rows=check.info.rows)
         bar = _progress_bar(check.info.rows, check.options.progress)
         if on_rows is not None:
             on_rows(0, check.info.rows)
         try:
-            for sites in check.reader.chunks(check.options.chunk_size):  # read
-                t = time.perf_counter()
-                results, zone_parts = check_chunk(sites, check.context, check.info)  # locate → measure → judge
-                timing["check"] += time.perf_counter() - t
+            chunks = prefetched(check.reader.chunks(check.options.chunk_size))  # read, one chunk ahead
+            for results, zone_parts, seconds in pool.map(chunks):  # locate → measure → judge
+                timing["check"] += seconds
                 counts.add(results)
                 writer.add(results, zone_parts)  # write
                 if bar is not None:
@@ -183,7 +194,7 @@ def run(
             if counts.rows == 0:  # inputs refuse empty files, so this means a bug, not bad input
                 raise RuntimeError("no rows were checked")
             check.info.rows = counts.rows
-            summary = summarise(check, counts, outputs=writer.outputs())
+            summary = summarise(check, counts, outputs=writer.outputs(), processes=pool.workers)
             writer.close(summary)
         except BaseException:
             writer.abort()
@@ -198,7 +209,7 @@ def run(
     return summary
 
 
-def summarise(check: CheckRun, counts: Counts, outputs: list[str]) -> dict:
+def summarise(check: CheckRun, counts: Counts, outputs: list[str], processes: int = 0) -> dict:
     """summary.json: what was read, how it was checked, and the counts."""
     c = counts.counters
     return {
@@ -209,6 +220,7 @@ def summarise(check: CheckRun, counts: Counts, outputs: list[str]) -> dict:
             "buffer_m": check.options.buffer_m,
             "rules": check.rules_path,
             "chunk_size": check.options.chunk_size,
+            "check_processes": processes,  # forked workers beside the main process (0: none)
         },
         "boundaries": check.boundaries,
         "rows": counts.rows,

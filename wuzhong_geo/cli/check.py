@@ -54,12 +54,23 @@ def check_command(
     partitions: Annotated[Optional[int], typer.Option(
         "--partitions", min=1, max=100_000, help="Dask 分区数（默认按文件或 64 MB）。 Number of Dask partitions.")]
     = None,
+    chunk_size: Annotated[Optional[int], typer.Option(
+        "--chunk-size", min=1, max=10_000_000,
+        help="每块行数（默认 100000；内存与并行的粒度）。 Rows per chunk (default 100000; the unit of memory and of "
+             "parallel work).")] = None,
+    workers: Annotated[Optional[int], typer.Option(
+        "--workers", min=0, max=64,
+        help="核查子进程数（默认：三个分块以上的输入用 CPU 核数减一；0：单进程）。 Check processes beside the main one "
+             "(default: cores minus one for inputs of three chunks or more; 0: one process).")] = None,
     boundaries: BoundariesOption = None,
 ) -> None:
     """核查项目选址：所在镇街、功能区、片区、最近规划设施、距太湖湖岸与规则提示。 Check project sites against the plan."""
     if engine not in ("memory", "dask") or (engine == "memory" and (scheduler or partitions)):
         fail("--engine 须为 memory 或 dask；--scheduler/--partitions 仅用于 --engine dask / "
              "--engine must be memory or dask; --scheduler and --partitions need --engine dask")
+    if engine == "dask" and workers is not None:
+        fail("--workers 仅用于 --engine memory（dask 的进程数由其集群决定）/ --workers is for --engine memory "
+             "(Dask's processes are its cluster's)")
     # every option is checked before any work: nothing is read or written for a bad one
     check_out(out)
     from wuzhong_geo import coords, textio
@@ -89,7 +100,8 @@ def check_command(
             summary = pipeline.run(
                 input_path, out, progress=progress, crs=crs, lon_col=lon_col, lat_col=lat_col, name_col=name_col,
                 category_col=category_col, town_col=town_col, buffer_m=buffer_m, rules=rules, encoding=encoding,
-                sheet=sheet, layer=layer, formats=formats,
+                sheet=sheet, layer=layer, formats=formats, workers=workers,
+                **({"chunk_size": chunk_size} if chunk_size else {}),
             )
     except (InputError, OSError) as exc:
         fail(str(exc))

@@ -1,0 +1,121 @@
+"""Check chunks in worker processes while the parent reads and writes: the second core's share.
+
+The check of a chunk holds the GIL for most of its time, so threads cannot run two at once; forked
+processes can. Workers are forked once the context (layers, indexes, rules) is built, so they
+share it without rebuilding, and before the parent starts any thread (a fork copies only the
+forking thread: a lock another thread held would stay locked in the child). Where that cannot be
+guaranteed — other threads already running, as in the web app's server, or no ``fork`` on this
+platform — chunks are checked in the parent, with the same results.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import operator
+import os
+import threading
+import time
+from collections import deque
+from collections.abc import Iterable, Iterator
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+
+from wuzhong_geo.check import check_chunk
+from wuzhong_geo.context import CheckContext
+from wuzhong_geo.inputs import InputInfo
+from wuzhong_geo.settings import STORAGE_CRS
+
+#: What forked workers inherit: the context and the input's description (set before forking).
+_INHERITED: tuple[CheckContext, InputInfo] | None = None
+
+
+def auto_workers(rows: int, chunk_size: int) -> int:
+    """Worker processes for a run of ``rows``: none for fewer than three chunks (forking costs more
+    than it saves), else one less than the cores (the parent reads, converts and writes)."""
+    if rows < 3 * chunk_size:
+        return 0
+    return max((os.cpu_count() or 1) - 1, 0)
+
+
+def fork_is_safe() -> bool:
+    """True when this process can fork workers: ``fork`` exists and no other thread is running."""
+    return "fork" in multiprocessing.get_all_start_methods() and threading.active_count() == 1
+
+
+def _check_in_worker(sites: gpd.GeoDataFrame) -> tuple[pd.DataFrame, gpd.GeoDataFrame, bool, float]:
+    """Check one chunk in a worker; geometry that is the input's own is not sent back."""
+    started = time.perf_counter()
+    ctx, info = _INHERITED
+    results, zone_parts = check_chunk(sites, ctx, info)
+    same = len(results) == len(sites) and all(
+        map(operator.is_, results.geometry.values.to_numpy(), sites.geometry.values.to_numpy())
+    )
+    if same:  # the parent has these geometries: sending them back would pickle every one twice
+        results = pd.DataFrame(results.drop(columns="geometry"))
+    return results, zone_parts, same, time.perf_counter() - started
+
+
+class CheckPool:
+    """Check chunks in order, in ``workers`` forked processes (0: in this process).
+
+    Use as a context manager created before any thread starts; :meth:`map` yields
+    ``(results, zone_parts, seconds)`` per chunk in input order, at most ``workers + 1`` chunks
+    in flight (memory stays bounded whatever the input's size).
+    """
+
+    def __init__(self, context: CheckContext, info: InputInfo, workers: int):
+        self.context = context
+        self.info = info
+        self.workers = workers if workers > 0 and fork_is_safe() else 0
+        self._pool: ProcessPoolExecutor | None = None
+
+    def __enter__(self) -> CheckPool:
+        global _INHERITED
+        if self.workers:
+            _INHERITED = (self.context, self.info)
+            self._pool = ProcessPoolExecutor(self.workers, mp_context=multiprocessing.get_context("fork"))
+            self._pool.submit(int).result()  # forks every worker now, before the caller starts threads
+        return self
+
+    def __exit__(self, *exc) -> None:
+        global _INHERITED
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None
+        _INHERITED = None
+
+    def map(
+        self, chunks: Iterable[gpd.GeoDataFrame]
+    ) -> Iterator[tuple[gpd.GeoDataFrame, gpd.GeoDataFrame, float]]:
+        """Check each chunk of sites; yield ``(results, zone_parts, seconds checking)`` in order."""
+        if self._pool is None:
+            for sites in chunks:
+                started = time.perf_counter()
+                results, zone_parts = check_chunk(sites, self.context, self.info)
+                yield results, zone_parts, time.perf_counter() - started
+            return
+        pending: deque = deque()
+        try:
+            for sites in chunks:
+                pending.append((sites, self._pool.submit(_check_in_worker, sites)))
+                if len(pending) > self.workers:
+                    yield self._collect(*pending.popleft())
+            while pending:
+                yield self._collect(*pending.popleft())
+        except BrokenProcessPool as exc:  # found when submitting or when collecting, whichever is first
+            raise ChildProcessError(
+                "核查子进程意外退出（内存不足？）；可用 --workers 0 在单进程中运行 / a check worker process "
+                "died (out of memory?); rerun with --workers 0 to check in one process"
+            ) from exc
+
+    @staticmethod
+    def _collect(sites: gpd.GeoDataFrame, future) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame, float]:
+        results, zone_parts, same, seconds = future.result()
+        if same:
+            geometry = gpd.array.from_shapely(np.asarray(sites.geometry.values.to_numpy()), crs=STORAGE_CRS)
+            results = gpd.GeoDataFrame(results.assign(geometry=geometry), geometry="geometry", crs=STORAGE_CRS)
+        return results, zone_parts, seconds
