@@ -144,6 +144,55 @@ def test_xlsx_is_a_valid_package_with_shared_strings(checked, tmp_path):
     assert len(frame) == len(sites) and frame["行号"].tolist() == sites["row_id"].tolist()
 
 
+def test_gpkg_and_xlsx_hold_what_parquet_holds(checked, tmp_path):
+    """GPKG and XLSX are written from Arrow (no pandas frame): every column reads back as in the GeoParquet."""
+    result, sites = checked
+    out = _write(result, _as(sites, "category"), tmp_path / "out")
+    parquet = gpd.read_parquet(out / "results.parquet")
+    package = gpkg.read(out / "results.gpkg", "results")
+    sheet = openpyxl.load_workbook(out / "results.xlsx")["核查结果"]
+    columns = [c for c in result.run.columns() if c != "geometry"]
+    book = {col: [c.value for c in cells] for col, cells in zip(columns, sheet.iter_cols(min_row=2))}
+    assert list(package.columns) == list(parquet.columns)
+    for col in columns:
+        want = [_text(v) for v in parquet[col]]
+        assert [_text(v) for v in package[col]] == want, col
+        cells = ["" if v is None else str(v) for v in book[col]]
+        if kind_of(col) == "float":  # Excel numbers: compare as numbers (1.0 reads back as 1)
+            got = np.array([np.nan if v is None else v for v in book[col]], dtype=float)
+            np.testing.assert_array_equal(got, parquet[col].to_numpy(dtype=float), err_msg=col)
+        elif parquet[col].dtype == bool or str(parquet[col].dtype) == "boolean":
+            assert [{"True": "True", "False": "False"}.get(c, c) for c in cells] == want, col
+        else:
+            assert cells == want, col
+    assert package.geometry.to_wkt().tolist() == parquet.geometry.to_wkt().tolist()  # rows without one: None
+    assert parquet.geometry.isna().any()
+
+
+def test_xlsx_writer_takes_arrow_tables(tmp_path):
+    """Dictionary chunks with differing (and unused) texts, nulls, NaN and infinities, padded unique texts."""
+    from wuzhong_geo.outputs.xlsx_writer import XlsxWriter
+
+    second = pa.DictionaryArray.from_arrays(pa.array([1, 1], pa.int32()), pa.array(["unused", "b<&>"]))
+    table = pa.table({
+        "d": pa.chunked_array([pa.array(["a", None, "", "a"]).dictionary_encode(), second]),
+        "f": pa.chunked_array([[1.5, float("nan"), float("inf"), None], [2.25, -3.0]]),
+        "i": pa.array([1, 2, None, 4, 5, 2**40], pa.int64()),
+        "b": [True, None, False, True, True, False],
+        "u": [" x", "y", "z", "w", "v", "s"],
+    })
+    writer = XlsxWriter(tmp_path / "t.xlsx")
+    name = writer.add_sheet("表", table.column_names)
+    writer.append(name, table)
+    writer.close()
+    rows = list(openpyxl.load_workbook(tmp_path / "t.xlsx")["表"].iter_rows(min_row=2, values_only=True))
+    assert rows == [("a", 1.5, 1, True, " x"), (None, None, 2, None, "y"), (None, None, None, False, "z"),
+                    ("a", None, 4, True, "w"), ("b<&>", 2.25, 5, True, "v"), ("b<&>", -3, 2**40, False, "s")]
+    with zipfile.ZipFile(tmp_path / "t.xlsx") as z:
+        shared = z.read("xl/sharedStrings.xml").decode()
+    assert "unused" not in shared and 'uniqueCount="2"' in shared
+
+
 def test_xlsx_refuses_past_excels_rows_bilingually(tmp_path, monkeypatch):
     from wuzhong_geo.outputs import xlsx
 

@@ -21,7 +21,9 @@ from pathlib import Path
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pyogrio
+import pyproj
 import shapely
 
 from wuzhong_geo.settings import STORAGE_CRS
@@ -39,6 +41,10 @@ FAMILIES: dict[str, str] = {
 #: Suffix of the non-spatial table that holds rows without geometry when a frame is split.
 NO_GEOMETRY = "no_geometry"
 _SINGLE = {"lines": "LineString", "polygons": "Polygon"}
+#: shapely type ids of MultiLineString and MultiPolygon (a table of them cannot be single-typed).
+_MULTI_TYPE_IDS = (5, 6)
+#: shapely type ids promoted to their multi type in a multi-typed table, and how.
+_PROMOTE = {1: shapely.multilinestrings, 2: shapely.multilinestrings, 3: shapely.multipolygons}
 _FAMILY_OF_TYPE = {
     "Point": "points", "MultiPoint": "multipoints", "LineString": "lines", "LinearRing": "lines",
     "MultiLineString": "lines", "Polygon": "polygons", "MultiPolygon": "polygons",
@@ -48,7 +54,11 @@ _FAMILY_OF_TYPE = {
 
 def families(frame: gpd.GeoDataFrame) -> pd.Series:
     """Return each row's geometry family (a key of :data:`FAMILIES`), "" for no or empty geometry."""
-    geoms = frame.geometry.values
+    return pd.Series(_families(frame.geometry.values), index=frame.index, dtype=object)
+
+
+def _families(geoms) -> np.ndarray:
+    """:func:`families` of an array of shapely geometries (an object array of family names)."""
     # shapely type id (-1 missing, 0 Point … 7 GeometryCollection) -> family, by array lookup
     names = ["Point", "LineString", "LinearRing", "Polygon", "MultiPoint", "MultiLineString", "MultiPolygon",
              "GeometryCollection"]
@@ -56,7 +66,7 @@ def families(frame: gpd.GeoDataFrame) -> pd.Series:
     kinds = np.asarray(shapely.get_type_id(geoms))
     out = lookup[np.where((kinds >= 0) & (kinds < len(names)), kinds, len(names))]
     out[np.asarray(shapely.is_empty(geoms)) | np.asarray(shapely.is_missing(geoms))] = ""
-    return pd.Series(out, index=frame.index, dtype=object)
+    return out
 
 
 def split_family(table: str) -> tuple[str, str | None]:
@@ -67,14 +77,15 @@ def split_family(table: str) -> tuple[str, str | None]:
     return table, None
 
 
-def _geometry_type(family: str, part: gpd.GeoDataFrame, exact: bool) -> str:
+def _geometry_type(family: str, geoms, exact: bool) -> str:
+    """The table geometry type of ``geoms`` (shapely geometries of one family); single only if ``exact``."""
     gtype = FAMILIES[family]
+    geoms = np.asarray(geoms)
     if exact and family in _SINGLE:
-        multi = shapely.get_num_geometries(part.geometry.values) > 1
-        types = set(part.geometry.geom_type.dropna())
-        if not multi.any() and not any(t.startswith("Multi") for t in types):
+        multi = shapely.get_num_geometries(geoms) > 1
+        if not multi.any() and not np.isin(shapely.get_type_id(geoms), _MULTI_TYPE_IDS).any():
             gtype = _SINGLE[family]
-    if part.geometry.has_z.any():
+    if shapely.has_z(geoms).any():
         gtype += " Z"
     return gtype
 
@@ -99,13 +110,13 @@ def write(frame: gpd.GeoDataFrame, path: str | Path, layer: str) -> list[str]:
         _write(path, layer, frame, None, False)
         return [layer]
     if len(present) == 1:  # one family: keep the name; rows without geometry stay, with NULL geometry
-        _write(path, layer, frame, _geometry_type(present[0], frame[fam != ""], exact=True), False)
+        _write(path, layer, frame, _geometry_type(present[0], frame.geometry.values[(fam != "").to_numpy()], exact=True), False)
         return [layer]
     tables = []
     for family in present:
         part = frame[fam == family]
         table = f"{layer}_{family}"
-        _write(path, table, part, _geometry_type(family, part, exact=True), False)
+        _write(path, table, part, _geometry_type(family, part.geometry.values, exact=True), False)
         tables.append(table)
     if (fam == "").any():
         tables.append(f"{layer}_{NO_GEOMETRY}")
@@ -115,19 +126,72 @@ def write(frame: gpd.GeoDataFrame, path: str | Path, layer: str) -> list[str]:
 
 def append(frame: gpd.GeoDataFrame, path: str | Path, layer: str) -> list[str]:
     """Append a chunk to the suffixed typed tables of ``layer``; return the tables it went to."""
+    attributes = pa.Table.from_pandas(pd.DataFrame(frame.drop(columns=frame.geometry.name)), preserve_index=False)
+    return append_arrow(attributes, frame.geometry.values, path, layer, frame.crs)
+
+
+def append_arrow(table: pa.Table, geoms, path: str | Path, layer: str, crs, wkb: pa.Array | None = None) -> list[str]:
+    """Append a chunk given as Arrow attributes ``table`` and its shapely ``geoms`` (one per row, in ``crs``) to
+    the suffixed typed tables of ``layer``, as :func:`append` does; return the tables it went to.
+
+    ``wkb``: the geometry already as WKB (reused for tables that need no promotion to a multi type).
+    Attributes go to GDAL as they are: no pandas frame, no Python object per cell.
+    """
     path = Path(path)
     existing = {str(n) for n in pyogrio.list_layers(path)[:, 0]} if path.exists() else set()
-    fam = families(frame)
-    tables = []
+    geoms = np.asarray(geoms)
+    fam = _families(geoms)
+    crs_text = _crs_text(crs)
+    written = []
     for family in [*FAMILIES, ""]:
-        part = frame[fam == family]
-        if part.empty:
+        mask = fam == family
+        if not mask.any():
             continue
-        table = f"{layer}_{family or NO_GEOMETRY}"
-        gtype = _geometry_type(family, part, exact=False) if family else None
-        _write(path, table, part, gtype, append=table in existing)
-        tables.append(table)
-    return tables
+        every = bool(mask.all())
+        part = table if every else table.filter(pa.array(mask))
+        name = f"{layer}_{family or NO_GEOMETRY}"
+        options = {"append": True} if name in existing else {"dataset_options": {"VERSION": GPKG_VERSION}}
+        if family:
+            gtype = _geometry_type(family, geoms[mask], exact=False)
+            part = part.append_column("geometry", _wkb(geoms[mask], gtype, wkb if every else None))
+            options.update(geometry_name="geometry", geometry_type=gtype, crs=crs_text)
+        pyogrio.write_arrow(_gdal_types(part), path, layer=name, driver="GPKG", **options)
+        written.append(name)
+    return written
+
+
+def _wkb(geoms: np.ndarray, gtype: str, wkb: pa.Array | None) -> pa.Array:
+    """WKB of ``geoms``, single parts promoted to the multi type of a ``Multi…`` table (GDAL would refuse them)."""
+    if gtype.startswith("Multi"):
+        kinds = shapely.get_type_id(geoms)
+        promote = np.isin(kinds, list(_PROMOTE))
+        if promote.any():
+            geoms = geoms.copy()
+            for kind, make in _PROMOTE.items():
+                rows = kinds == kind
+                if rows.any():
+                    geoms[rows] = make(np.atleast_2d(geoms[rows]), axis=0)
+            wkb = None
+    if wkb is None:
+        wkb = pa.array(shapely.to_wkb(geoms), type=pa.binary(), from_pandas=True)
+    return wkb
+
+
+def _gdal_types(table: pa.Table) -> pa.Table:
+    """Arrow types GDAL cannot write as they are: all-null columns to text, dictionaries decoded."""
+    for i, f in enumerate(table.schema):
+        if pa.types.is_null(f.type) or pa.types.is_dictionary(f.type):
+            table = table.set_column(i, f.with_type(pa.large_string()), table.column(i).cast(pa.large_string()))
+    return table
+
+
+def _crs_text(crs) -> str | None:
+    """``EPSG:n`` where the CRS has a code, else its WKT (as pyogrio's write_dataframe passes it)."""
+    if crs is None:
+        return None
+    crs = pyproj.CRS.from_user_input(crs)
+    epsg = crs.to_epsg()
+    return f"EPSG:{epsg}" if epsg else crs.to_wkt("WKT1_GDAL")
 
 
 def tables(path: str | Path, layer: str) -> list[str]:

@@ -17,7 +17,6 @@ from pathlib import Path
 
 import geopandas as gpd
 
-from wuzhong_geo.columns import ZONE_PART_COLUMNS
 from wuzhong_geo.errors import InputError
 from wuzhong_geo.outputs.csvfile import CsvWriter
 from wuzhong_geo.outputs.gpkg import GpkgWriter
@@ -168,12 +167,12 @@ class ResultWriter:
             self._parts_written = True
 
     def _add_gpkg(self, chunk: ChunkData, parts: ChunkData | None) -> None:
-        self._gpkg.append("results", chunk.frame.copy(deep=False))
-        if parts is not None:
-            self._gpkg.append("zone_parts", parts.frame)
+        for layer, data in (("results", chunk), ("zone_parts", parts)):
+            if data is not None:
+                self._gpkg.append(layer, data.encoded, data.sites.geometry.values, data.sites.crs, data.wkb)
 
     def _add_xlsx(self, chunk: ChunkData, parts: ChunkData | None) -> None:
-        self._xlsx.append(chunk.frame, parts.frame[list(ZONE_PART_COLUMNS)] if parts else None)
+        self._xlsx.append(chunk.encoded, parts.encoded if parts else None)
 
     def close(self, summary: dict) -> None:
         """Finish every file and render the report from ``summary`` (summary.json is the caller's)."""

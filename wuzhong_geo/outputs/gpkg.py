@@ -1,44 +1,61 @@
 """results.gpkg: layers written in large batches into typed tables (see :mod:`wuzhong_geo.gpkg`).
 
-Chunks are buffered up to :data:`FLUSH_ROWS` rows per layer and written together: a table GDAL
-creates in one go gets its spatial index built once at the end, while every appended row of an
-existing table updates the index through triggers (twice the time).
+Chunks arrive as Arrow tables (text decoded from the chunk's dictionaries in Arrow's C++, no pandas
+frame) and go to GDAL through its Arrow interface. They are buffered up to :data:`FLUSH_ROWS` rows
+per layer and written together: a table GDAL creates in one go gets its spatial index built once at
+the end, while every appended row of an existing table updates the index through triggers (twice
+the time). SQLite runs without fsync and without a rollback journal while the file is written: it
+lives in the run's temporary folder, which is dropped whole if the run fails.
 """
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from pathlib import Path
 
-import geopandas as gpd
-import pandas as pd
+import numpy as np
+import pyarrow as pa
+import pyogrio
 
 from wuzhong_geo import gpkg as typed
 
 #: Rows buffered per layer before they are written (at most about 300 MB of results in memory).
 FLUSH_ROWS = 250_000
+#: GDAL settings while results.gpkg is written (see the module doc).
+_FAST_SQLITE = {"OGR_SQLITE_SYNCHRONOUS": "OFF", "OGR_SQLITE_JOURNAL": "OFF"}
 
 
 class GpkgWriter:
-    """Append GeoDataFrames to named layers of one GeoPackage, one geometry type per table."""
+    """Append chunks (Arrow attributes and shapely geometries) to named layers of one GeoPackage."""
 
     def __init__(self, path: Path):
         self.path = Path(path)
-        self._buffer: dict[str, list[gpd.GeoDataFrame]] = {}
+        self.crs = None
+        self._buffer: dict[str, list[tuple[pa.Table, np.ndarray, pa.Array | None]]] = {}
 
-    def append(self, layer: str, frame: gpd.GeoDataFrame) -> None:
-        """Add ``frame`` to ``layer`` (tables ``results_points``, ...); empty frames are skipped."""
-        if not len(frame):
+    def append(self, layer: str, table: pa.Table, geoms, crs, wkb: pa.Array | None = None) -> None:
+        """Add rows ``table`` with geometries ``geoms`` in ``crs`` (and their ``wkb``, if known) to
+        ``layer`` (tables ``results_points``, ...); empty chunks are skipped."""
+        if not len(table):
             return
-        frames = self._buffer.setdefault(layer, [])
-        frames.append(frame)
-        if sum(len(f) for f in frames) >= FLUSH_ROWS:
+        self.crs = crs
+        parts = self._buffer.setdefault(layer, [])
+        parts.append((table, np.asarray(geoms), wkb))
+        if sum(len(t) for t, _, _ in parts) >= FLUSH_ROWS:
             self._flush(layer)
 
     def _flush(self, layer: str) -> None:
-        frames = self._buffer.pop(layer, [])
-        if frames:
-            frame = frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
-            typed.append(gpd.GeoDataFrame(frame, geometry="geometry", crs=frames[0].crs), self.path, layer)
+        parts = self._buffer.pop(layer, [])
+        if not parts:
+            return
+        if len(parts) == 1:
+            table, geoms, wkb = parts[0]
+        else:
+            table = pa.concat_tables([t for t, _, _ in parts])
+            geoms = np.concatenate([g for _, g, _ in parts])
+            wkb = None if any(w is None for _, _, w in parts) else pa.concat_arrays([w for _, _, w in parts])
+        with _gdal_options(_FAST_SQLITE):
+            typed.append_arrow(table, geoms, self.path, layer, self.crs, wkb=wkb)
 
     def close(self) -> None:
         """Write what is buffered and give every table its default QGIS style."""
@@ -48,3 +65,14 @@ class GpkgWriter:
 
         if self.path.exists():
             style_feature_tables(self.path)
+
+
+@contextmanager
+def _gdal_options(options: dict[str, str]):
+    """Set GDAL config options for the block, then restore them."""
+    old = {key: pyogrio.get_gdal_config_option(key) for key in options}
+    pyogrio.set_gdal_config_options(options)
+    try:
+        yield
+    finally:
+        pyogrio.set_gdal_config_options(old)

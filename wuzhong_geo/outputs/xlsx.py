@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pandas as pd
+import pyarrow as pa
 
 from wuzhong_geo.columns import ZONE_PART_COLUMNS, label
 from wuzhong_geo.errors import InputError
@@ -44,16 +45,17 @@ class ResultWorkbook:
         if self._rows > XLSX_MAX_ROWS:
             raise InputError(xlsx_too_many_rows(self._rows))
 
-    def append(self, sites: pd.DataFrame, zone_parts: pd.DataFrame | None = None) -> None:
-        """Append one chunk of results (counted with :meth:`count` first) and its zone parts."""
-        self._book.append(self._results, sites[self.columns])
+    def append(self, sites: pa.Table | pd.DataFrame, zone_parts: pa.Table | pd.DataFrame | None = None) -> None:
+        """Append one chunk of results (counted with :meth:`count` first) and its zone parts
+        (Arrow tables as :attr:`~wuzhong_geo.outputs.table.ChunkData.encoded` holds them, or frames)."""
+        self._book.append(self._results, sites)
         if zone_parts is not None and len(zone_parts):
             if self._parts is None:
                 cols = list(ZONE_PART_COLUMNS)
                 self._parts = self._book.add_sheet(
                     "功能区面积明细", cols, [label(c)[0] for c in cols], [10] * len(cols)
                 )
-            self._book.append(self._parts, zone_parts[list(ZONE_PART_COLUMNS)])
+            self._book.append(self._parts, zone_parts)
 
     def close(self) -> None:
         """Add the column dictionary sheet and write the workbook."""

@@ -53,12 +53,24 @@ def column_letter(i: int) -> str:
     return out
 
 
-def _strings(values: pd.Series) -> pa.Array:
-    """Text of a column as an Arrow large_string array (nulls kept)."""
+def _arrow_column(values: pd.Series) -> pa.Array:
+    """A pandas column as the Arrow array :func:`_cells` takes: bool, int64, float64, or text (nulls kept)."""
+    dtype = values.dtype
+    if pd.api.types.is_bool_dtype(dtype):
+        return pa.array(values.astype("boolean"), type=pa.bool_(), from_pandas=True)
+    if pd.api.types.is_numeric_dtype(dtype):
+        num = pa.array(values.to_numpy(dtype=float, na_value=np.nan), type=pa.float64(), from_pandas=True)
+        return pc.cast(num, pa.int64(), safe=False) if pd.api.types.is_integer_dtype(dtype) else num
+    if pd.api.types.is_datetime64_any_dtype(dtype):
+        values = values.dt.strftime("%Y-%m-%d %H:%M:%S").str.replace(" 00:00:00", "", regex=False)
     if not pd.api.types.is_string_dtype(values.dtype) or values.dtype == object:
         values = values.astype("string[pyarrow]")
-    arr = pa.array(values, type=pa.large_string(), from_pandas=True)
-    return arr
+    return pa.array(values, type=pa.large_string(), from_pandas=True)
+
+
+def _arrow_table(frame: pd.DataFrame) -> pa.Table:
+    """A pandas frame as an Arrow table of :func:`_arrow_column` columns."""
+    return pa.table({str(c): _arrow_column(frame[c].reset_index(drop=True)) for c in frame.columns})
 
 
 def _escape(arr: pa.Array) -> pa.Array:
@@ -85,18 +97,15 @@ class SharedStrings:
     def __init__(self):
         self.index: dict[str, int] = {}
 
-    def add(self, encoded: pa.DictionaryArray) -> pa.Array:
-        """Index of each text of a dictionary-encoded column (null for missing or empty text)."""
+    def add(self, texts: pa.Array) -> np.ndarray:
+        """The shared-string index of each of the distinct ``texts`` (-1 for empty text)."""
         table = self.index
-        ids = np.fromiter(  # only the distinct texts of this chunk go through Python
-            (table.setdefault(text, len(table)) for text in encoded.dictionary.to_pylist()),
+        ids = np.fromiter(  # only distinct texts go through Python
+            (table.setdefault(text, len(table)) if text else -1 for text in texts.to_pylist()),
             dtype=np.int64,
-            count=len(encoded.dictionary),
+            count=len(texts),
         )
-        if "" in table:
-            ids[ids == table[""]] = -1
-        out = pc.take(pa.array(ids), encoded.indices)
-        return pc.if_else(pc.equal(out, -1), pa.scalar(None, pa.int64()), out)
+        return ids
 
     def xml(self) -> bytes:
         """xl/sharedStrings.xml: the distinct texts, cleaned of XML-illegal characters and escaped."""
@@ -118,48 +127,66 @@ def _buffer(arr: pa.Array) -> bytes | memoryview:
     return memoryview(arr.buffers()[2])[int(offsets[0]) : int(offsets[-1])]
 
 
-def _text_cells(values: pd.Series, strings: SharedStrings) -> pa.Array:
-    """Cells of a text column: shared strings when texts repeat, inline strings when most are unique."""
-    encoded = pc.dictionary_encode(_strings(values))
-    if isinstance(encoded, pa.ChunkedArray):
-        encoded = encoded.combine_chunks()
-    if len(encoded.dictionary) * 2 <= len(encoded):
-        ids = pc.cast(strings.add(encoded), pa.large_string())
-        return _join('<c t="s"><v>', ids, "</v></c>")
-    text = _escape(encoded.dictionary)
+def _text_cells(values: pa.Array, strings: SharedStrings) -> pa.Array:
+    """Cells of a text column: shared strings when texts repeat, inline strings when most are unique.
+
+    A dictionary column (the writers' categoricals) is used as it is: its distinct texts are known.
+    """
+    if not pa.types.is_dictionary(values.type):
+        values = pc.dictionary_encode(values)
+    indices = pc.fill_null(values.indices, 0).to_numpy()
+    dictionary = pc.cast(values.dictionary, pa.large_string())
+    used = np.zeros(len(dictionary), dtype=bool)
+    # a dictionary may hold texts no row uses: they stay out of the shared strings
+    used[indices[values.is_valid().to_numpy(zero_copy_only=False)] if values.null_count else indices] = True
+    if used.sum() * 2 <= len(values):
+        ids = np.full(len(dictionary), -1, dtype=np.int64)
+        ids[used] = strings.add(dictionary.filter(pa.array(used)))
+        out = pc.take(pa.array(ids), values.indices)
+        out = pc.if_else(pc.equal(out, -1), pa.scalar(None, pa.int64()), out)
+        return _join('<c t="s"><v>', pc.cast(out, pa.large_string()), "</v></c>")
+    text = _escape(dictionary)
     text = pc.if_else(pc.equal(text, pa.scalar("", pa.large_string())), pa.scalar(None, pa.large_string()), text)
     # xml:space="preserve" only where a text starts or ends with a space (a third of these bytes)
-    padded = pc.any(pc.not_equal(pc.utf8_trim_whitespace(text), text)).as_py()
-    text = pc.take(text, encoded.indices)
-    head = '<c t="inlineStr"><is><t xml:space="preserve">' if padded else '<c t="inlineStr"><is><t>'
+    padded = pc.any(pc.not_equal(pc.utf8_trim_whitespace(text.filter(pa.array(used))), text.filter(pa.array(used))))
+    text = pc.take(text, values.indices)
+    head = '<c t="inlineStr"><is><t xml:space="preserve">' if padded.as_py() else '<c t="inlineStr"><is><t>'
     return _join(head, text, "</t></is></c>")
 
 
-def _cells(values: pd.Series, strings: SharedStrings) -> pa.Array:
+def _cells(values: pa.Array | pa.ChunkedArray, strings: SharedStrings) -> pa.Array:
     """The XML of one column's cells (``<c/>`` for missing values), built with Arrow compute kernels.
 
     Cells carry no ``r`` reference: ECMA-376 makes it optional and a cell without one is the next
     column of its row (Excel, LibreOffice, openpyxl, calamine read it so); that is a third of the XML.
     """
-    values = values.reset_index(drop=True)
-    dtype = values.dtype
-    if pd.api.types.is_bool_dtype(dtype):
-        v = pa.array(values.astype("boolean"), type=pa.bool_(), from_pandas=True)
-        body = pc.if_else(v, pa.scalar("1", pa.large_string()), pa.scalar("0", pa.large_string()))
+    values = _one_array(values)
+    kind = values.type
+    if pa.types.is_boolean(kind):
+        body = pc.if_else(values, pa.scalar("1", pa.large_string()), pa.scalar("0", pa.large_string()))
         xml = _join('<c t="b"><v>', body, "</v></c>")
-    elif pd.api.types.is_numeric_dtype(dtype):
-        num = values.to_numpy(dtype=float, na_value=np.nan)
-        num = pa.array(np.where(np.isfinite(num), num, np.nan), type=pa.float64(), from_pandas=True)
-        if pd.api.types.is_integer_dtype(dtype):
-            num = pc.cast(num, pa.int64(), safe=False)
-        xml = _join("<c><v>", pc.cast(num, pa.large_string()), "</v></c>")
+    elif pa.types.is_integer(kind) or pa.types.is_floating(kind) or pa.types.is_decimal(kind):
+        if pa.types.is_floating(kind):  # NaN and infinities: empty cells (Excel has no such numbers)
+            values = pc.if_else(pc.is_finite(values), values, pa.scalar(None, kind))
+        xml = _join("<c><v>", pc.cast(values, pa.large_string()), "</v></c>")
     else:
-        if pd.api.types.is_datetime64_any_dtype(dtype):
-            values = values.dt.strftime("%Y-%m-%d %H:%M:%S").str.replace(
-                " 00:00:00", "", regex=False
-            )
+        if pa.types.is_timestamp(kind) or pa.types.is_date(kind):
+            values = pc.replace_substring(pc.strftime(values, "%Y-%m-%d %H:%M:%S"), " 00:00:00", "")
+        elif not (pa.types.is_dictionary(kind) or pa.types.is_large_string(kind)):
+            values = pc.cast(values, pa.large_string())
         xml = _text_cells(values, strings)
     return pc.fill_null(xml, pa.scalar("<c/>", pa.large_string()))
+
+
+def _one_array(values: pa.Array | pa.ChunkedArray) -> pa.Array:
+    """A table column as one array (dictionary chunks unified first)."""
+    if not isinstance(values, pa.ChunkedArray):
+        return values
+    if values.num_chunks == 1:
+        return values.chunk(0)
+    if pa.types.is_dictionary(values.type):
+        values = values.unify_dictionaries()
+    return values.combine_chunks()
 
 
 @dataclass
@@ -174,7 +201,7 @@ class _Sheet:
 
 @dataclass
 class XlsxWriter:
-    """Stream DataFrames into sheets of one workbook: ``add_sheet``, ``append`` (repeatedly), ``close``."""
+    """Stream Arrow tables (or DataFrames) into sheets of one workbook: ``add_sheet``, ``append`` (repeatedly), ``close``."""
 
     path: Path
     sheets: list[_Sheet] = field(default_factory=list)
@@ -221,9 +248,13 @@ class XlsxWriter:
         sheet.rows = 1
         return safe
 
-    def append(self, name: str, frame: pd.DataFrame) -> None:
-        """Append rows to sheet ``name`` (columns as declared), rolling over at Excel's row limit."""
+    def append(self, name: str, frame: pa.Table | pd.DataFrame) -> None:
+        """Append rows to sheet ``name`` (columns as declared), rolling over at Excel's row limit.
+
+        ``frame``: an Arrow table (text as large_string or dictionaries, numbers, booleans) or a pandas frame.
+        """
         sheet = next(s for s in self.sheets if s.name == name)
+        frame = _arrow_table(frame[sheet.columns]) if isinstance(frame, pd.DataFrame) else frame.select(sheet.columns)
         while len(frame):
             room = MAX_ROWS - sheet.rows
             if room <= 0:
@@ -232,16 +263,16 @@ class XlsxWriter:
                 sheet = next(s for s in self.sheets if s.name == new)
                 name = new
                 continue
-            part, frame = frame.iloc[:room], frame.iloc[room:]
+            part, frame = frame.slice(0, room), frame.slice(room)
             self._write_rows(sheet, part)
 
-    def _write_rows(self, sheet: _Sheet, frame: pd.DataFrame) -> None:
+    def _write_rows(self, sheet: _Sheet, frame: pa.Table) -> None:
         n = len(frame)
         rownums = pc.cast(
             pa.array(np.arange(sheet.rows + 1, sheet.rows + 1 + n, dtype=np.int64)),
             pa.large_string(),
         )
-        cells = [_cells(frame[col], self._strings) for col in sheet.columns]
+        cells = [_cells(frame.column(col), self._strings) for col in sheet.columns]
         rows = _join('<row r="', rownums, '">', *cells, "</row>\n")
         sheet.handle.write(_buffer(rows))  # the Arrow data buffer as is: no Python string per row
         sheet.rows += n
