@@ -127,7 +127,7 @@ def _buffer(arr: pa.Array) -> bytes | memoryview:
     return memoryview(arr.buffers()[2])[int(offsets[0]) : int(offsets[-1])]
 
 
-def _text_cells(values: pa.Array, strings: SharedStrings) -> pa.Array:
+def _text_cells(values: pa.Array, strings: SharedStrings) -> tuple[str, pa.Array, str]:
     """Cells of a text column: shared strings when texts repeat, inline strings when most are unique.
 
     A dictionary column (the writers' categoricals) is used as it is: its distinct texts are known.
@@ -144,18 +144,20 @@ def _text_cells(values: pa.Array, strings: SharedStrings) -> pa.Array:
         ids[used] = strings.add(dictionary.filter(pa.array(used)))
         out = pc.take(pa.array(ids), values.indices)
         out = pc.if_else(pc.equal(out, -1), pa.scalar(None, pa.int64()), out)
-        return _join('<c t="s"><v>', pc.cast(out, pa.large_string()), "</v></c>")
+        return '<c t="s"><v>', pc.cast(out, pa.large_string()), "</v></c>"
     text = _escape(dictionary)
     text = pc.if_else(pc.equal(text, pa.scalar("", pa.large_string())), pa.scalar(None, pa.large_string()), text)
     # xml:space="preserve" only where a text starts or ends with a space (a third of these bytes)
     padded = pc.any(pc.not_equal(pc.utf8_trim_whitespace(text.filter(pa.array(used))), text.filter(pa.array(used))))
     text = pc.take(text, values.indices)
     head = '<c t="inlineStr"><is><t xml:space="preserve">' if padded.as_py() else '<c t="inlineStr"><is><t>'
-    return _join(head, text, "</t></is></c>")
+    return head, text, "</t></is></c>"
 
 
-def _cells(values: pa.Array | pa.ChunkedArray, strings: SharedStrings) -> pa.Array:
-    """The XML of one column's cells (``<c/>`` for missing values), built with Arrow compute kernels.
+def _cells(values: pa.Array | pa.ChunkedArray, strings: SharedStrings) -> list[str | pa.Array]:
+    """The XML of one column's cells as parts of the row join (see :meth:`XlsxWriter._write_rows`), built
+    with Arrow compute kernels: ``[head, values, tail]`` when no value is missing (the constant parts join
+    their neighbours'), else ``[cells]`` with ``<c/>`` for the missing values.
 
     Cells carry no ``r`` reference: ECMA-376 makes it optional and a cell without one is the next
     column of its row (Excel, LibreOffice, openpyxl, calamine read it so); that is a third of the XML.
@@ -164,18 +166,31 @@ def _cells(values: pa.Array | pa.ChunkedArray, strings: SharedStrings) -> pa.Arr
     kind = values.type
     if pa.types.is_boolean(kind):
         body = pc.if_else(values, pa.scalar("1", pa.large_string()), pa.scalar("0", pa.large_string()))
-        xml = _join('<c t="b"><v>', body, "</v></c>")
+        head, tail = '<c t="b"><v>', "</v></c>"
     elif pa.types.is_integer(kind) or pa.types.is_floating(kind) or pa.types.is_decimal(kind):
         if pa.types.is_floating(kind):  # NaN and infinities: empty cells (Excel has no such numbers)
             values = pc.if_else(pc.is_finite(values), values, pa.scalar(None, kind))
-        xml = _join("<c><v>", pc.cast(values, pa.large_string()), "</v></c>")
+        head, body, tail = "<c><v>", pc.cast(values, pa.large_string()), "</v></c>"
     else:
         if pa.types.is_timestamp(kind) or pa.types.is_date(kind):
             values = pc.replace_substring(pc.strftime(values, "%Y-%m-%d %H:%M:%S"), " 00:00:00", "")
         elif not (pa.types.is_dictionary(kind) or pa.types.is_large_string(kind)):
             values = pc.cast(values, pa.large_string())
-        xml = _text_cells(values, strings)
-    return pc.fill_null(xml, pa.scalar("<c/>", pa.large_string()))
+        head, body, tail = _text_cells(values, strings)
+    if not body.null_count:
+        return [head, body, tail]
+    return [pc.fill_null(_join(head, body, tail), pa.scalar("<c/>", pa.large_string()))]
+
+
+def _merged(parts: list[str | pa.Array]) -> list[str | pa.Array]:
+    """``parts`` with neighbouring constant strings joined (fewer arguments to the row join)."""
+    out: list[str | pa.Array] = []
+    for part in parts:
+        if isinstance(part, str) and out and isinstance(out[-1], str):
+            out[-1] += part
+        else:
+            out.append(part)
+    return out
 
 
 def _one_array(values: pa.Array | pa.ChunkedArray) -> pa.Array:
@@ -272,8 +287,11 @@ class XlsxWriter:
             pa.array(np.arange(sheet.rows + 1, sheet.rows + 1 + n, dtype=np.int64)),
             pa.large_string(),
         )
-        cells = [_cells(frame.column(col), self._strings) for col in sheet.columns]
-        rows = _join('<row r="', rownums, '">', *cells, "</row>\n")
+        parts: list[str | pa.Array] = ['<row r="', rownums, '">']
+        for col in sheet.columns:
+            parts += _cells(frame.column(col), self._strings)
+        # one pass over the row's bytes: every column's values and constants joined at once
+        rows = _join(*_merged([*parts, "</row>\n"]))
         sheet.handle.write(_buffer(rows))  # the Arrow data buffer as is: no Python string per row
         sheet.rows += n
 
