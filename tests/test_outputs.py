@@ -169,9 +169,15 @@ def test_gpkg_and_xlsx_hold_what_parquet_holds(checked, tmp_path):
     assert parquet.geometry.isna().any()
 
 
-def test_xlsx_writer_takes_arrow_tables(tmp_path):
-    """Dictionary chunks with differing (and unused) texts, nulls, NaN and infinities, padded unique texts."""
+@pytest.mark.parametrize("slice_rows", [None, 2])
+def test_xlsx_writer_takes_arrow_tables(tmp_path, monkeypatch, slice_rows):
+    """Dictionary chunks with differing (and unused) texts, nulls, NaN and infinities, padded unique texts;
+    the same cells whether a chunk's XML is built at once or in slices of 2 rows."""
+    from wuzhong_geo.outputs import xlsx_writer
     from wuzhong_geo.outputs.xlsx_writer import XlsxWriter
+
+    if slice_rows:
+        monkeypatch.setattr(xlsx_writer, "SLICE_ROWS", slice_rows)
 
     second = pa.DictionaryArray.from_arrays(pa.array([1, 1], pa.int32()), pa.array(["unused", "b<&>"]))
     table = pa.table({

@@ -146,6 +146,7 @@ class ResultWriter:
             self._xlsx.count(len(sites))  # past Excel's limit: refused here, before any more work
         chunk = ChunkData.of(sites)
         parts = ChunkData.of(zone_parts) if len(zone_parts) else None
+        self._parts_written |= parts is not None and self._parquet is not None
         if self._report is not None:
             self._submit("html", partial(self._report.add, chunk.sites))
         if self._csv is not None:
@@ -164,7 +165,6 @@ class ResultWriter:
         self._parquet.append(chunk.encoded, chunk.wkb, crs)
         if parts is not None:
             self._parts_parquet.append(parts.encoded, parts.wkb, crs)
-            self._parts_written = True
 
     def _add_gpkg(self, chunk: ChunkData, parts: ChunkData | None) -> None:
         for layer, data in (("results", chunk), ("zone_parts", parts)):
@@ -176,16 +176,18 @@ class ResultWriter:
 
     def close(self, summary: dict) -> None:
         """Finish every file and render the report from ``summary`` (summary.json is the caller's)."""
-        if self._csv is not None:
-            self._submit("csv", self._csv.close)
+        # each submission waits for its lane's last chunk: the lanes with the most work left after
+        # their chunks go first (the report's rendering, GPKG's buffered write), XLSX's long chunk last
+        if self._report is not None:
+            self._submit("html", partial(self._write_report, summary))
         if self._gpkg is not None:
             self._submit("gpkg", self._gpkg.close)
+        if self._csv is not None:
+            self._submit("csv", self._csv.close)
         if self._parquet is not None:
             self._submit("parquet", self._close_parquet)
         if self._xlsx is not None:
             self._submit("xlsx", self._xlsx.close)
-        if self._report is not None:
-            self._submit("html", partial(self._write_report, summary))
         t = time.perf_counter()
         try:
             for lane in self._lanes.values():
@@ -204,9 +206,11 @@ class ResultWriter:
         (self.folder / FORMAT_FILES["html"]).write_text(html_text, encoding="utf-8")
 
     def outputs(self) -> list[str]:
-        """The files this writer produces, summary.json included (zone_parts.parquet when written)."""
-        for lane in self._lanes.values():
-            lane.wait()  # every chunk written: whether zone parts exist is known
+        """The files this writer produces, summary.json included (zone_parts.parquet when written).
+
+        Known from the chunks handed over, without waiting for the lanes: the report is rendered from
+        the summary, so it starts while the other files are still being written.
+        """
         files = [FORMAT_FILES[f] for f in FORMAT_FILES if f in self.formats and f != "html"]
         if self._parts_written:
             files.append("zone_parts.parquet")

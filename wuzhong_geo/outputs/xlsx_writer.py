@@ -26,6 +26,9 @@ import pyarrow.compute as pc
 
 MAX_ROWS = 1_048_576
 MAX_TEXT = 32_767
+#: Rows whose XML is built at once: the buffers (about 17 MB of XML) are reused from slice to slice
+#: instead of a chunk's 100 MB being taken fresh from the system (page faults: sys time).
+SLICE_ROWS = 16_384
 # RE2 syntax (Arrow): control characters XML 1.0 forbids, and the two non-characters.
 _ILLEGAL = r"[\x{00}-\x{08}\x{0b}\x{0c}\x{0e}-\x{1f}\x{fffe}\x{ffff}]"
 
@@ -224,7 +227,8 @@ class XlsxWriter:
     def __post_init__(self):
         self.path = Path(self.path)
         self._tmp = tempfile.TemporaryDirectory(dir=self.path.parent, prefix=".xlsx-")
-        self._zip = zipfile.ZipFile(self.path, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=1)
+        # zlib level 2: the CPU of level 1 on this XML (~0.5 s per 10⁵ result rows) and a 12 % smaller file
+        self._zip = zipfile.ZipFile(self.path, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=2)
         self._strings = SharedStrings()
 
     def add_sheet(
@@ -278,7 +282,7 @@ class XlsxWriter:
                 sheet = next(s for s in self.sheets if s.name == new)
                 name = new
                 continue
-            part, frame = frame.slice(0, room), frame.slice(room)
+            part, frame = frame.slice(0, min(room, SLICE_ROWS)), frame.slice(min(room, SLICE_ROWS))
             self._write_rows(sheet, part)
 
     def _write_rows(self, sheet: _Sheet, frame: pa.Table) -> None:
