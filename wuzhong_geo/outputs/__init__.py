@@ -23,7 +23,7 @@ from wuzhong_geo.outputs.gpkg import GpkgWriter
 from wuzhong_geo.outputs.parquet import ParquetWriter
 from wuzhong_geo.outputs.report import ReportData, render_report
 from wuzhong_geo.outputs.report import prepare as prepare_report
-from wuzhong_geo.outputs.table import ChunkData, prepare_for_files
+from wuzhong_geo.outputs.table import ChunkData
 from wuzhong_geo.outputs.xlsx import XLSX_MAX_ROWS, ResultWorkbook, xlsx_too_many_rows
 
 #: Output formats and their files.
@@ -41,7 +41,7 @@ OUTPUT_FILES = (*FORMAT_FILES.values(), "zone_parts.parquet", "summary.json")
 LARGE_INPUT_ROWS = 200_000
 LARGE_FORMATS = ("csv", "parquet", "html")
 
-__all__ = ["FORMAT_FILES", "OUTPUT_FILES", "ResultWriter", "choose_formats", "prepare_for_files"]
+__all__ = ["FORMAT_FILES", "OUTPUT_FILES", "ResultWriter", "choose_formats"]
 
 
 def choose_formats(value: str | list[str] | tuple[str, ...] | None, rows: int) -> tuple[str, ...]:
@@ -159,20 +159,20 @@ class ResultWriter:
             self._submit("xlsx", partial(self._add_xlsx, chunk, parts))
 
     def _add_csv(self, chunk: ChunkData) -> None:
-        self._csv.append(chunk.encoded)
+        self._csv.append(chunk.table)
 
     def _add_parquet(self, chunk: ChunkData, parts: ChunkData | None, crs) -> None:
-        self._parquet.append(chunk.encoded, chunk.wkb, crs)
+        self._parquet.append(chunk.table, chunk.wkb, crs)
         if parts is not None:
-            self._parts_parquet.append(parts.encoded, parts.wkb, crs)
+            self._parts_parquet.append(parts.table, parts.wkb, crs)
 
     def _add_gpkg(self, chunk: ChunkData, parts: ChunkData | None) -> None:
         for layer, data in (("results", chunk), ("zone_parts", parts)):
             if data is not None:
-                self._gpkg.append(layer, data.encoded, data.sites.geometry.values, data.sites.crs, data.wkb)
+                self._gpkg.append(layer, data.table, data.sites.geometry.values, data.sites.crs, data.wkb)
 
     def _add_xlsx(self, chunk: ChunkData, parts: ChunkData | None) -> None:
-        self._xlsx.append(chunk.encoded, parts.encoded if parts else None)
+        self._xlsx.append(chunk.table, parts.table if parts else None)
 
     def close(self, summary: dict) -> None:
         """Finish every file and render the report from ``summary`` (summary.json is the caller's)."""

@@ -1,4 +1,4 @@
-"""One chunk of results as Arrow data, converted once and shared by the CSV, GeoParquet and GPKG writers."""
+"""One chunk of results as Arrow data, converted once and shared by the CSV, GeoParquet, GPKG and XLSX writers."""
 
 from __future__ import annotations
 
@@ -11,15 +11,12 @@ import pyarrow as pa
 import shapely
 
 
-#: The Arrow type of a categorical text column in :attr:`ChunkData.encoded` (the same in every chunk).
+#: The Arrow type of a categorical text column in :attr:`ChunkData.table` (the same in every chunk).
 _DICTIONARY = pa.dictionary(pa.int32(), pa.large_string())
 
 
-def prepare_for_files(frame: pd.DataFrame) -> pd.DataFrame:
-    """Object and categorical columns to text so every chunk has the same field types (GPKG appends need it).
-
-    Returns a new frame sharing the other columns' data (no deep copy).
-    """
+def _as_text(frame: pd.DataFrame) -> pd.DataFrame:
+    """Object and categorical columns to text: the field types every chunk shares (a shallow copy)."""
     converted = {
         col: frame[col].astype("string") for col in frame.columns if col != "geometry" and _uneven_text(frame[col].dtype)
     }
@@ -35,7 +32,7 @@ def _uneven_text(dtype) -> bool:
 
 @dataclass(frozen=True)
 class ChunkData:
-    """A checked chunk for the writers: its Arrow table (text columns as large_string), WKB, and the frame.
+    """A checked chunk for the writers: its Arrow table and its geometry as WKB.
 
     :meth:`of` only wraps the chunk; each view is built on first use, on the writer thread that
     needs it first (Arrow and GEOS release the GIL there, so the next chunk's check goes on).
@@ -50,20 +47,12 @@ class ChunkData:
 
     @cached_property
     def table(self) -> pa.Table:
-        """Every column but geometry; text columns as large_string, the same types in every chunk."""
-        attributes = self.sites.drop(columns="geometry")
-        # categoricals go over as dictionaries and are decoded in Arrow's C++ (pandas' astype would
-        # build a Python string per cell); the schema is the one the text-converted frame would have
-        schema = pa.Schema.from_pandas(prepare_for_files(attributes.iloc[:0]), preserve_index=False)
-        return pa.Table.from_pandas(attributes, preserve_index=False).cast(schema)
-
-    @cached_property
-    def encoded(self) -> pa.Table:
-        """Like :attr:`table`, but categorical columns stay Arrow dictionaries (int32 indices, large_string
-        values): the CSV and Parquet writers take them as they are, without a string per cell."""
+        """Every column but geometry, with the same types in every chunk: categorical columns as Arrow
+        dictionaries (int32 indices, large_string values), other text as large_string. The writers
+        take dictionaries as they are, without a Python string per cell."""
         attributes = self.sites.drop(columns="geometry")
         text = {c: attributes[c].astype("string") for c in attributes if attributes[c].dtype == object}
-        decoded = pa.Schema.from_pandas(prepare_for_files(attributes.iloc[:0]), preserve_index=False)
+        decoded = pa.Schema.from_pandas(_as_text(attributes.iloc[:0]), preserve_index=False)
         schema = pa.schema(
             [pa.field(f.name, _DICTIONARY) if isinstance(attributes[f.name].dtype, pd.CategoricalDtype) else f
              for f in decoded],
@@ -75,11 +64,3 @@ class ChunkData:
     def wkb(self) -> pa.Array:
         """The geometry as WKB (null where missing)."""
         return pa.array(shapely.to_wkb(self.sites.geometry.values.to_numpy()), type=pa.binary(), from_pandas=True)
-
-    @cached_property
-    def frame(self) -> gpd.GeoDataFrame:
-        """The pandas frame with text columns made uniform (for the GPKG and XLSX writers only)."""
-        frame = prepare_for_files(self.sites)
-        if not isinstance(frame, gpd.GeoDataFrame):
-            frame = gpd.GeoDataFrame(frame, geometry="geometry", crs=self.sites.crs)
-        return frame

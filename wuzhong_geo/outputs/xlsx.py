@@ -47,7 +47,7 @@ class ResultWorkbook:
 
     def append(self, sites: pa.Table | pd.DataFrame, zone_parts: pa.Table | pd.DataFrame | None = None) -> None:
         """Append one chunk of results (counted with :meth:`count` first) and its zone parts
-        (Arrow tables as :attr:`~wuzhong_geo.outputs.table.ChunkData.encoded` holds them, or frames)."""
+        (Arrow tables as :attr:`~wuzhong_geo.outputs.table.ChunkData.table` holds them, or frames)."""
         self._book.append(self._results, sites)
         if zone_parts is not None and len(zone_parts):
             if self._parts is None:
