@@ -12,7 +12,7 @@ same ``name,lon,lat`` CSV of random points over the district's bounding box, in 
                  ST_Intersects(towns) → COPY TO csv: the town only.
 * ``check``      ``wuzhong-geo check pts.csv --out DIR`` (its default outputs for that size):
                  town, zones, sub-region, management zone, nearest infrastructure of each kind,
-                 Taihu shore, rules, status and message for every row. From 300,000 rows it forks
+                 Taihu shore, rules, status and message for every row. From 50,000 rows it forks
                  check workers; ``check -w0`` is the same run with ``--workers 0`` (one process).
 
 Printed per run: wall time, CPU time (user+sys) and peak RSS of the process, and the ratio of
@@ -143,7 +143,7 @@ def main() -> None:
             "check": run([sys.executable, "-c", CHECK, "check", str(csv), "--out", str(work / f"check_{n}"),
                           "--no-progress", *(["--formats", args.formats] if args.formats else [])], env),
         }
-        if n >= 300_000:  # check forks workers from three chunks up: the same run in one process, for comparison
+        if n >= 50_000:  # check forks workers from 50,000 rows up: the same run in one process, for comparison
             results["check -w0"] = run(
                 [sys.executable, "-c", CHECK, "check", str(csv), "--out", str(work / f"check1_{n}"), "--no-progress",
                  "--workers", "0", *(["--formats", args.formats] if args.formats else [])], env)

@@ -12,7 +12,7 @@ import pyarrow.parquet as pq
 import pytest
 from typer.testing import CliRunner
 
-from wuzhong_geo.checkpool import CheckPool, auto_workers, fork_is_safe
+from wuzhong_geo.checkpool import CheckPool, fork_is_safe, plan_chunks
 from wuzhong_geo.cli import app
 from wuzhong_geo.errors import InputError
 from wuzhong_geo.prefetch import prefetched
@@ -87,9 +87,14 @@ def test_no_fork_while_another_thread_runs():
         other.join()
 
 
-def test_auto_workers_only_for_inputs_of_three_chunks_or_more():
-    assert auto_workers(rows=299_999, chunk_size=100_000) == 0
-    assert auto_workers(rows=300_000, chunk_size=100_000) >= 0  # cores minus one: 0 on one core
+def test_chunks_and_workers_follow_the_input_size(monkeypatch):
+    monkeypatch.setattr("os.cpu_count", lambda: 4)
+    assert plan_chunks(49_999, None, None, 100_000) == (100_000, 0)  # small: one chunk, one process
+    assert plan_chunks(100_000, None, None, 100_000) == (25_000, 3)  # cut in four: checks overlap the writers
+    assert plan_chunks(300_000, None, None, 100_000) == (100_000, 3)
+    assert plan_chunks(300_000, 7, 0, 100_000) == (7, 0)  # asked for: as asked
+    monkeypatch.setattr("os.cpu_count", lambda: 1)
+    assert plan_chunks(10**6, None, None, 100_000) == (100_000, 0)  # one core: no worker
 
 
 @pytest.mark.parametrize("args", [["--workers", "-1"], ["--workers", "2", "--engine", "dask"], ["--chunk-size", "0"]])

@@ -31,7 +31,7 @@ from pandas.api.types import union_categoricals
 
 from wuzhong_geo import layers
 from wuzhong_geo.check import check_chunk
-from wuzhong_geo.checkpool import CheckPool, auto_workers
+from wuzhong_geo.checkpool import CheckPool, plan_chunks
 from wuzhong_geo.columns import ZONE_PART_COLUMNS, result_column_names, result_columns
 from wuzhong_geo.context import CheckContext, build_context
 from wuzhong_geo.errors import InputError
@@ -58,8 +58,8 @@ class CheckOptions:
     Reading: ``crs`` (wgs84|cgcs2000|gcj02|bd09|EPSG:n), ``lon_col``/``lat_col``, ``name_col``,
     ``category_col``, ``town_col``, ``encoding``, ``sheet``, ``layer``. Checking: ``buffer_m``
     (buffer points by metres), ``rules`` (YAML path or RuleMatrix), ``boundaries`` (official town
-    boundaries). Running: ``chunk_size``, ``workers`` (check processes beside this one; None: one
-    less than the cores for inputs of three chunks or more, see :mod:`wuzhong_geo.checkpool`); writing: ``formats`` (None: the defaults), ``progress``.
+    boundaries). Running: ``chunk_size`` and ``workers`` (check processes beside this one); None
+    for either: :func:`wuzhong_geo.checkpool.plan_chunks` decides from the input's size. Writing: ``formats`` (None: the defaults), ``progress``.
     """
 
     crs: str | None = None
@@ -74,7 +74,7 @@ class CheckOptions:
     buffer_m: float | None = None
     rules: str | Path | RuleMatrix | None = None
     boundaries: str | Path | None = None
-    chunk_size: int = CHUNK_SIZE
+    chunk_size: int | None = None
     workers: int | None = None
     formats: str | tuple[str, ...] | None = None
     progress: bool | None = None
@@ -127,7 +127,7 @@ def open_check(
     opts = _options(options, overrides)
     if opts.buffer_m is not None and not (opts.buffer_m > 0):
         raise InputError(f"--buffer-m 须为正数 / must be positive, not {opts.buffer_m!r}")
-    if opts.chunk_size < 1:
+    if opts.chunk_size is not None and opts.chunk_size < 1:
         raise InputError("chunk_size must be at least 1")
     if opts.workers is not None and not 0 <= opts.workers <= MAX_WORKERS:
         raise InputError(f"--workers 须为 0–{MAX_WORKERS} / must be 0 to {MAX_WORKERS}, not {opts.workers!r}")
@@ -172,9 +172,7 @@ def run(
     formats = choose_formats(check.options.formats, check.info.rows)
     counts = Counts()
     timing = {"check": 0.0}
-    workers = check.options.workers
-    if workers is None:
-        workers = auto_workers(check.info.rows, check.options.chunk_size)
+    chunk_size, workers = plan_chunks(check.info.rows, check.options.chunk_size, check.options.workers, CHUNK_SIZE)
     # the pool forks before any thread of this run starts (writers, read-ahead)
     with atomic_folder(out_dir) as folder, CheckPool(check.context, check.info, workers) as pool:
         writer = ResultWriter(folder, check.columns(), formats, name_col=check.info.name_col, rows=check.info.rows)
@@ -182,7 +180,7 @@ def run(
         if on_rows is not None:
             on_rows(0, check.info.rows)
         try:
-            chunks = prefetched(check.reader.chunks(check.options.chunk_size))  # read, one chunk ahead
+            chunks = prefetched(check.reader.chunks(chunk_size))  # read, one chunk ahead
             for results, zone_parts, seconds in pool.map(chunks):  # locate → measure → judge
                 timing["check"] += seconds
                 counts.add(results)
@@ -194,7 +192,8 @@ def run(
             if counts.rows == 0:  # inputs refuse empty files, so this means a bug, not bad input
                 raise RuntimeError("no rows were checked")
             check.info.rows = counts.rows
-            summary = summarise(check, counts, outputs=writer.outputs(), processes=pool.workers)
+            summary = summarise(check, counts, outputs=writer.outputs(), chunk_size=chunk_size,
+                                processes=pool.workers)
             writer.close(summary)
         except BaseException:
             writer.abort()
@@ -209,7 +208,9 @@ def run(
     return summary
 
 
-def summarise(check: CheckRun, counts: Counts, outputs: list[str], processes: int = 0) -> dict:
+def summarise(
+    check: CheckRun, counts: Counts, outputs: list[str], chunk_size: int | None = None, processes: int = 0
+) -> dict:
     """summary.json: what was read, how it was checked, and the counts."""
     c = counts.counters
     return {
@@ -219,7 +220,7 @@ def summarise(check: CheckRun, counts: Counts, outputs: list[str], processes: in
         "options": {
             "buffer_m": check.options.buffer_m,
             "rules": check.rules_path,
-            "chunk_size": check.options.chunk_size,
+            "chunk_size": chunk_size or check.options.chunk_size or CHUNK_SIZE,
             "check_processes": processes,  # forked workers beside the main process (0: none)
         },
         "boundaries": check.boundaries,
@@ -273,7 +274,7 @@ def run_check(source, options: CheckOptions | None = None, **overrides) -> Check
     """Like :func:`check_sites`, also returning the zone-part table and the run."""
     check = open_check(source, options, **overrides)
     sites, parts = [], []
-    for chunk in check.reader.chunks(check.options.chunk_size):
+    for chunk in check.reader.chunks(check.options.chunk_size or CHUNK_SIZE):
         s, p = check_chunk(chunk, check.context, check.info)
         sites.append(s)
         parts.append(p)

@@ -56,12 +56,12 @@ def check_command(
     = None,
     chunk_size: Annotated[Optional[int], typer.Option(
         "--chunk-size", min=1, max=10_000_000,
-        help="每块行数（默认 100000；内存与并行的粒度）。 Rows per chunk (default 100000; the unit of memory and of "
-             "parallel work).")] = None,
+        help="每块行数（默认 100000，5 万至 30 万行的输入分四块；内存与并行的粒度）。 Rows per chunk (default 100000; "
+             "inputs of 50,000-300,000 rows in four chunks; the unit of memory and of parallel work).")] = None,
     workers: Annotated[Optional[int], typer.Option(
         "--workers", min=0, max=64,
-        help="核查子进程数（默认：三个分块以上的输入用 CPU 核数减一；0：单进程）。 Check processes beside the main one "
-             "(default: cores minus one for inputs of three chunks or more; 0: one process).")] = None,
+        help="核查子进程数（默认：5 万行以上的输入用 CPU 核数减一；0：单进程）。 Check processes beside the main one "
+             "(default: cores minus one from 50,000 rows up; 0: one process).")] = None,
     boundaries: BoundariesOption = None,
 ) -> None:
     """核查项目选址：所在镇街、功能区、片区、最近规划设施、距太湖湖岸与规则提示。 Check project sites against the plan."""
