@@ -2,6 +2,7 @@
 
     python benchmarks/bench_check.py                     # 100,000 and 1,000,000 points
     python benchmarks/bench_check.py --sizes 20000 --keep /tmp/bench
+    python benchmarks/bench_check.py --workers 1         # also check with one forked check process
 
 Each pipeline runs in a new process (cold: imports, layers and the CSV read included), on the
 same ``name,lon,lat`` CSV of random points over the district's bounding box, in one run:
@@ -12,8 +13,8 @@ same ``name,lon,lat`` CSV of random points over the district's bounding box, in 
                  ST_Intersects(towns) → COPY TO csv: the town only.
 * ``check``      ``wuzhong-geo check pts.csv --out DIR`` (its default outputs for that size):
                  town, zones, sub-region, management zone, nearest infrastructure of each kind,
-                 Taihu shore, rules, status and message for every row. From 50,000 rows it forks
-                 check workers; ``check -w0`` is the same run with ``--workers 0`` (one process).
+                 Taihu shore, rules, status and message for every row. With ``--workers N``
+                 the same run is repeated with N forked check processes (``check -wN``).
 
 Printed per run: wall time, CPU time (user+sys) and peak RSS of the process, and the ratio of
 each baseline's wall time to ``check``'s. The disk cache of lookups is warmed first (like any run
@@ -114,6 +115,8 @@ def main() -> None:
     parser.add_argument("--sizes", default="100000,1000000", help="comma-separated point counts")
     parser.add_argument("--keep", type=Path, default=None, help="keep CSVs and outputs here")
     parser.add_argument("--no-warm", action="store_true", help="do not warm the lookup cache first")
+    parser.add_argument("--workers", type=int, default=0,
+                        help="also run check with --workers N (forked check processes)")
     parser.add_argument("--formats", default=None,
                         help="check's --formats (default: check's own default for each size)")
     args = parser.parse_args()
@@ -143,10 +146,10 @@ def main() -> None:
             "check": run([sys.executable, "-c", CHECK, "check", str(csv), "--out", str(work / f"check_{n}"),
                           "--no-progress", *(["--formats", args.formats] if args.formats else [])], env),
         }
-        if n >= 50_000:  # check forks workers from 50,000 rows up: the same run in one process, for comparison
-            results["check -w0"] = run(
-                [sys.executable, "-c", CHECK, "check", str(csv), "--out", str(work / f"check1_{n}"), "--no-progress",
-                 "--workers", "0", *(["--formats", args.formats] if args.formats else [])], env)
+        if args.workers:  # the same run with forked check processes, for comparison
+            results[f"check -w{args.workers}"] = run(
+                [sys.executable, "-c", CHECK, "check", str(csv), "--out", str(work / f"checkw_{n}"), "--no-progress",
+                 "--workers", str(args.workers), *(["--formats", args.formats] if args.formats else [])], env)
         summary = json.loads((work / f"check_{n}" / "summary.json").read_text(encoding="utf-8")) \
             if results["check"]["ok"] else {}
         print(f"\n{n:,} points  (check outputs: {', '.join(summary.get('outputs', []))})")

@@ -12,7 +12,7 @@ import pyarrow.parquet as pq
 import pytest
 from typer.testing import CliRunner
 
-from wuzhong_geo.checkpool import CheckPool, fork_is_safe, plan_chunks
+from wuzhong_geo.checkpool import CheckPool, fork_is_safe, plan_chunk_size
 from wuzhong_geo.cli import app
 from wuzhong_geo.errors import InputError
 from wuzhong_geo.prefetch import prefetched
@@ -87,14 +87,12 @@ def test_no_fork_while_another_thread_runs():
         other.join()
 
 
-def test_chunks_and_workers_follow_the_input_size(monkeypatch):
-    monkeypatch.setattr("os.cpu_count", lambda: 4)
-    assert plan_chunks(49_999, None, None, 100_000) == (100_000, 0)  # small: one chunk, one process
-    assert plan_chunks(100_000, None, None, 100_000) == (25_000, 3)  # cut in four: checks overlap the writers
-    assert plan_chunks(300_000, None, None, 100_000) == (100_000, 3)
-    assert plan_chunks(300_000, 7, 0, 100_000) == (7, 0)  # asked for: as asked
-    monkeypatch.setattr("os.cpu_count", lambda: 1)
-    assert plan_chunks(10**6, None, None, 100_000) == (100_000, 0)  # one core: no worker
+def test_chunk_size_follows_the_input_size():
+    assert plan_chunk_size(49_999, None, 100_000) == 100_000  # small: one chunk
+    assert plan_chunk_size(100_000, None, 100_000) == 25_000  # cut in four: writers overlap the check
+    assert plan_chunk_size(100_001, None, 100_000) == 25_001  # no row left over for a fifth chunk
+    assert plan_chunk_size(300_000, None, 100_000) == 100_000
+    assert plan_chunk_size(300_000, 7, 100_000) == 7  # asked for: as asked
 
 
 @pytest.mark.parametrize("args", [["--workers", "-1"], ["--workers", "2", "--engine", "dask"], ["--chunk-size", "0"]])

@@ -1,8 +1,10 @@
-"""Check chunks in worker processes while the parent reads and writes: the second core's share.
+"""Check chunks in worker processes (``--workers N``) while the parent reads and writes.
 
 The check of a chunk holds the GIL for most of its time, so threads cannot run two at once; forked
-processes can. Workers are forked once the context (layers, indexes, rules) is built, so they
-share it without rebuilding, and before the parent starts any thread (a fork copies only the
+processes can. Off by default: on the project's 2-core machine they did not pay (the parent's
+reading and writing is the critical path, and pickling chunks costs CPU; ``benchmarks/README.md``).
+Workers are forked once the context (layers, indexes, rules) is built, so they share it without
+rebuilding, and before the parent starts any thread (a fork copies only the
 forking thread: a lock another thread held would stay locked in the child). Where that cannot be
 guaranteed — other threads already running, as in the web app's server, or no ``fork`` on this
 platform — chunks are checked in the parent, with the same results.
@@ -12,7 +14,6 @@ from __future__ import annotations
 
 import multiprocessing
 import operator
-import os
 import threading
 import time
 from collections import deque
@@ -33,22 +34,16 @@ from wuzhong_geo.settings import STORAGE_CRS
 _INHERITED: tuple[CheckContext, InputInfo] | None = None
 
 
-#: Inputs from this many rows up to three default chunks are cut into four chunks, so that
-#: workers check while the main process writes (10⁵ rows with every output: about 18 % faster).
+#: Inputs from this many rows up to three default chunks are cut into four chunks, so that the
+#: writers of one chunk run while the next is checked (10⁵ rows with every output: 8.4 → 6.9 s).
 SPLIT_FROM_ROWS = 50_000
 
 
-def plan_chunks(rows: int, chunk_size: int | None, workers: int | None, default_chunk: int) -> tuple[int, int]:
-    """``(rows per chunk, worker processes)`` for an input of ``rows``; None asks for the default.
-
-    Workers by default: none below three chunks or :data:`SPLIT_FROM_ROWS` rows (forking would
-    cost more than it saves), else one less than the cores (the main process reads and writes).
-    """
-    if chunk_size is None:
-        chunk_size = -(-rows // 4) if SPLIT_FROM_ROWS <= rows < 3 * default_chunk else default_chunk
-    if workers is None:
-        workers = max((os.cpu_count() or 1) - 1, 0) if rows >= max(3 * chunk_size, SPLIT_FROM_ROWS) else 0
-    return chunk_size, workers
+def plan_chunk_size(rows: int, chunk_size: int | None, default_chunk: int) -> int:
+    """Rows per chunk for an input of ``rows`` (``chunk_size`` if given)."""
+    if chunk_size is not None:
+        return chunk_size
+    return -(-rows // 4) if SPLIT_FROM_ROWS <= rows < 3 * default_chunk else default_chunk
 
 
 def fork_is_safe() -> bool:

@@ -31,7 +31,7 @@ from pandas.api.types import union_categoricals
 
 from wuzhong_geo import layers
 from wuzhong_geo.check import check_chunk
-from wuzhong_geo.checkpool import CheckPool, plan_chunks
+from wuzhong_geo.checkpool import CheckPool, plan_chunk_size
 from wuzhong_geo.columns import ZONE_PART_COLUMNS, result_column_names, result_columns
 from wuzhong_geo.context import CheckContext, build_context
 from wuzhong_geo.errors import InputError
@@ -58,8 +58,9 @@ class CheckOptions:
     Reading: ``crs`` (wgs84|cgcs2000|gcj02|bd09|EPSG:n), ``lon_col``/``lat_col``, ``name_col``,
     ``category_col``, ``town_col``, ``encoding``, ``sheet``, ``layer``. Checking: ``buffer_m``
     (buffer points by metres), ``rules`` (YAML path or RuleMatrix), ``boundaries`` (official town
-    boundaries). Running: ``chunk_size`` and ``workers`` (check processes beside this one); None
-    for either: :func:`wuzhong_geo.checkpool.plan_chunks` decides from the input's size. Writing: ``formats`` (None: the defaults), ``progress``.
+    boundaries). Running: ``chunk_size`` (None: :func:`wuzhong_geo.checkpool.plan_chunk_size`
+    decides from the input's size) and ``workers`` (forked check processes beside this one).
+    Writing: ``formats`` (None: the defaults), ``progress``.
     """
 
     crs: str | None = None
@@ -75,7 +76,7 @@ class CheckOptions:
     rules: str | Path | RuleMatrix | None = None
     boundaries: str | Path | None = None
     chunk_size: int | None = None
-    workers: int | None = None
+    workers: int = 0
     formats: str | tuple[str, ...] | None = None
     progress: bool | None = None
 
@@ -129,7 +130,7 @@ def open_check(
         raise InputError(f"--buffer-m 须为正数 / must be positive, not {opts.buffer_m!r}")
     if opts.chunk_size is not None and opts.chunk_size < 1:
         raise InputError("chunk_size must be at least 1")
-    if opts.workers is not None and not 0 <= opts.workers <= MAX_WORKERS:
+    if not 0 <= opts.workers <= MAX_WORKERS:
         raise InputError(f"--workers 须为 0–{MAX_WORKERS} / must be 0 to {MAX_WORKERS}, not {opts.workers!r}")
     rules = opts.rules if isinstance(opts.rules, RuleMatrix) else load_rules(opts.rules)
     rules_path = (
@@ -172,9 +173,9 @@ def run(
     formats = choose_formats(check.options.formats, check.info.rows)
     counts = Counts()
     timing = {"check": 0.0}
-    chunk_size, workers = plan_chunks(check.info.rows, check.options.chunk_size, check.options.workers, CHUNK_SIZE)
-    # the pool forks before any thread of this run starts (writers, read-ahead)
-    with atomic_folder(out_dir) as folder, CheckPool(check.context, check.info, workers) as pool:
+    chunk_size = plan_chunk_size(check.info.rows, check.options.chunk_size, CHUNK_SIZE)
+    # a pool of workers forks before any thread of this run starts (writers, read-ahead)
+    with atomic_folder(out_dir) as folder, CheckPool(check.context, check.info, check.options.workers) as pool:
         writer = ResultWriter(folder, check.columns(), formats, name_col=check.info.name_col, rows=check.info.rows)
         bar = _progress_bar(check.info.rows, check.options.progress)
         if on_rows is not None:
