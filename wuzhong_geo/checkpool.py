@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import multiprocessing
 import operator
+import os
 import threading
 import time
 from collections import deque
@@ -65,7 +66,7 @@ def _check_in_worker(sites: gpd.GeoDataFrame) -> tuple[pd.DataFrame, gpd.GeoData
 
 
 class CheckPool:
-    """Check chunks in order, in ``workers`` forked processes (0: in this process).
+    """Check chunks in order, in ``workers`` forked processes (0: in this process; at most one per core).
 
     Use as a context manager created before any thread starts; :meth:`map` yields
     ``(results, zone_parts, seconds)`` per chunk in input order, at most ``workers + 1`` chunks
@@ -75,7 +76,8 @@ class CheckPool:
     def __init__(self, context: CheckContext, info: InputInfo, workers: int):
         self.context = context
         self.info = info
-        self.workers = workers if workers > 0 and fork_is_safe() else 0
+        # more workers than cores only add memory (each holds a chunk in flight)
+        self.workers = min(workers, os.cpu_count() or 1) if workers > 0 and fork_is_safe() else 0
         self._pool: ProcessPoolExecutor | None = None
 
     def __enter__(self) -> CheckPool:
