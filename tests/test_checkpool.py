@@ -134,3 +134,19 @@ def test_prefetched_stops_and_closes_its_source_when_left_early():
         if item == 3:
             break
     assert closed.wait(5)
+
+
+def test_a_failed_run_stops_its_read_ahead(tmp_path, monkeypatch):
+    from wuzhong_geo import outputs, pipeline
+
+    def boom(*args, **kwargs):
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(outputs.ResultWriter, "add", boom)
+    before = {t.name for t in threading.enumerate()}
+    with pytest.raises(RuntimeError, match="disk full") as failure:
+        pipeline.run(SAMPLE, tmp_path / "out", chunk_size=3, progress=False)
+    # the traceback (kept here, as a server keeps it to report) must not keep the reader running
+    assert failure.tb is not None
+    assert "read-ahead" not in {t.name for t in threading.enumerate()} - before
+    assert not (tmp_path / "out").exists()

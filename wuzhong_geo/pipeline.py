@@ -21,6 +21,7 @@ from __future__ import annotations
 import sys
 import time
 from collections.abc import Callable
+from contextlib import closing
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -181,15 +182,16 @@ def run(
         if on_rows is not None:
             on_rows(0, check.info.rows)
         try:
-            chunks = prefetched(check.reader.chunks(chunk_size))  # read, one chunk ahead
-            for results, zone_parts, seconds in pool.map(chunks):  # locate → measure → judge
-                timing["check"] += seconds
-                counts.add(results)
-                writer.add(results, zone_parts)  # write
-                if bar is not None:
-                    bar.update(len(results))
-                if on_rows is not None:
-                    on_rows(counts.rows, check.info.rows)
+            # closed on the way out, error or not: the read-ahead thread stops and releases the input
+            with closing(prefetched(check.reader.chunks(chunk_size))) as chunks:  # read, one chunk ahead
+                for results, zone_parts, seconds in pool.map(chunks):  # locate → measure → judge
+                    timing["check"] += seconds
+                    counts.add(results)
+                    writer.add(results, zone_parts)  # write
+                    if bar is not None:
+                        bar.update(len(results))
+                    if on_rows is not None:
+                        on_rows(counts.rows, check.info.rows)
             if counts.rows == 0:  # inputs refuse empty files, so this means a bug, not bad input
                 raise RuntimeError("no rows were checked")
             check.info.rows = counts.rows
