@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from wuzhong_geo import layers
+from wuzhong_geo import diskcache, layers
 from wuzhong_geo.nearest import SegmentIndex, segment_index
 from wuzhong_geo.rules import RuleMatrix
 from wuzhong_geo.settings import ANALYSIS_CRS
@@ -65,6 +65,32 @@ class CheckContext:
 
 def build_context(rules: RuleMatrix, buffer_m: float | None = None) -> CheckContext:
     """Build the context of a run from the active layers (official boundaries if in use)."""
+    infra_settings = rules.infrastructure
+    # the layers' part depends on the data and the two infrastructure settings only: a later
+    # process loads it from the disk cache instead of reprojecting and re-validating (~0.5 s)
+    key = (diskcache.data_state(), infra_settings.in_plan_only, tuple(infra_settings.kinds))
+    built = diskcache.cached(
+        "context", key, lambda: _layers_part(infra_settings.in_plan_only, infra_settings.kinds)
+    )
+    for name in ("taihu", "district", "shore"):
+        shapely.prepare(built[name])  # preparation is not pickled: once per process
+    boundaries = layers.active_boundaries()
+    zone_rules = layers.active_zone_rules()
+    return CheckContext(
+        rules=rules,
+        **built,
+        parts_tree=shapely.STRtree(built["parts"].geometry.values),
+        infra_index={k: segment_index(v[0]) for k, v in built["infra"].items()},
+        shore_index=segment_index([built["shore"]]),
+        district_index=segment_index([built["district"]]),
+        buffer_m=buffer_m,
+        boundaries=str(boundaries) if boundaries else None,
+        zone_rules=str(zone_rules) if zone_rules else None,
+    )
+
+
+def _layers_part(in_plan_only: bool, kinds: list[str]) -> dict[str, Any]:
+    """The context's layers in EPSG:4549: zone parts, Taihu, district, shore, infrastructure, towns."""
     parts = layers.town_zone_parts().to_crs(ANALYSIS_CRS)[["code", "name", "zone", "geometry"]]
     parts = parts.reset_index(drop=True)
     parts["geometry"] = shapely.make_valid(parts.geometry.values)
@@ -73,15 +99,13 @@ def build_context(rules: RuleMatrix, buffer_m: float | None = None) -> CheckCont
     shore = shapely.make_valid(
         layers.taihu_full().to_crs(ANALYSIS_CRS).geometry.union_all()
     ).boundary
-    for geom in (taihu, district, shore):
-        shapely.prepare(geom)
     infra_layer = layers.infrastructure()
-    if rules.infrastructure.in_plan_only:
+    if in_plan_only:
         in_plan = infra_layer["in_plan"].astype(str).str.lower().isin(["true", "1", "yes"])
         infra_layer = infra_layer[in_plan]
     infra_layer = infra_layer.to_crs(ANALYSIS_CRS)
     infra = {}
-    for kind in rules.infrastructure.kinds:
+    for kind in kinds:
         sel = infra_layer[infra_layer["kind"] == kind]
         if len(sel):
             infra[kind] = (
@@ -89,21 +113,5 @@ def build_context(rules: RuleMatrix, buffer_m: float | None = None) -> CheckCont
                 sel["name"].astype(str).to_numpy(),
             )
     towns = layers.towns().set_index("code")[["name", "management_zone", "subregion"]]
-    boundaries = layers.active_boundaries()
-    zone_rules = layers.active_zone_rules()
-    return CheckContext(
-        rules=rules,
-        parts=parts,
-        parts_tree=shapely.STRtree(parts.geometry.values),
-        taihu=taihu,
-        district=district,
-        shore=shore,
-        infra=infra,
-        infra_index={k: segment_index(v[0]) for k, v in infra.items()},
-        shore_index=segment_index([shore]),
-        district_index=segment_index([district]),
-        towns=towns,
-        buffer_m=buffer_m,
-        boundaries=str(boundaries) if boundaries else None,
-        zone_rules=str(zone_rules) if zone_rules else None,
-    )
+    return {"parts": parts, "taihu": taihu, "district": district, "shore": shore, "infra": infra,
+            "towns": towns}

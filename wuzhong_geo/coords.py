@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 import pyproj
 
+from wuzhong_geo import diskcache
 from wuzhong_geo.errors import InputError
 from wuzhong_geo.settings import (
     ANALYSIS_CRS,
@@ -407,8 +408,24 @@ def transformer(src: str, dst: str = STORAGE_CRS) -> pyproj.Transformer:
     """Return a cached always_xy Transformer."""
     key = f"{src}->{dst}"
     if key not in _TRANSFORMERS:
-        _TRANSFORMERS[key] = pyproj.Transformer.from_crs(src, dst, always_xy=True)
+        # PROJ searches its database for each new pair (~0.1 s); a pair with one operation is
+        # rebuilt from that operation's pipeline, kept in the disk cache (same numbers, tested)
+        state = ("pipeline", src, dst, pyproj.__version__, pyproj.proj_version_str)
+        definition = diskcache.cached("transformer", state, lambda: _single_operation(src, dst))
+        _TRANSFORMERS[key] = (
+            pyproj.Transformer.from_pipeline(definition)
+            if definition
+            else pyproj.Transformer.from_crs(src, dst, always_xy=True)
+        )
     return _TRANSFORMERS[key]
+
+
+def _single_operation(src: str, dst: str) -> str | None:
+    """The pipeline of the only operation from ``src`` to ``dst``; None when PROJ has alternatives."""
+    group = pyproj.transformer.TransformerGroup(src, dst, always_xy=True)
+    if len(group.transformers) != 1 or group.unavailable_operations:
+        return None  # several candidates: PROJ chooses per coordinate, so keep from_crs
+    return group.transformers[0].definition
 
 
 @dataclass
