@@ -77,72 +77,58 @@ class ReportData:
         return max(1, -(-self.expected_rows // MAX_MAP_POINTS))
 
     def add(self, sites: gpd.GeoDataFrame) -> None:
-        """Keep what the report shows from one chunk of results."""
+        """Keep what the report shows from one chunk of results.
+
+        Each kind of row is counted from a mask over the whole chunk, but only the rows kept (a few
+        hundred, and the map's sample) are copied: a chunk of 10⁵ rows is not copied whole.
+        """
         name = (
             sites[self.name_col].astype("string")
             if self.name_col in sites
             else pd.Series(pd.NA, index=sites.index)
         )
-        slim = pd.DataFrame(
-            {
-                "row_id": sites["row_id"],
-                "site_name": name,
-                "status": sites["status"],
-                "name": sites["name"],
-                "functional_zone": sites["functional_zone"],
-                "flag_level": sites["flag_level"],
-                "flags": sites["flags"],
-                "flag_notes": sites["flag_notes"],
-                "plan_basis": sites["plan_basis"] if "plan_basis" in sites else pd.Series(pd.NA, index=sites.index),
-                "message": sites["message"],
-                "lon": sites["wgs84_lon"],
-                "lat": sites["wgs84_lat"],
-            }
-        )
         room = MAX_MAP_POINTS - self.n_points
         if room > 0:
-            picked = slim["lon"].notna() & ((slim["row_id"] - 1) % self.map_step == 0)
-            self.points.append(
-                slim.loc[picked, ["row_id", "status", "flag_level", "lon", "lat"]].head(room)
-            )
+            picked = sites["wgs84_lon"].notna() & ((sites["row_id"] - 1) % self.map_step == 0)
+            points = _slim(sites, name, _first(picked, room))
+            self.points.append(points[["row_id", "status", "flag_level", "lon", "lat"]])
             self.n_points += len(self.points[-1])
-        non_point = sites[sites["geometry_type"].isin(["line", "polygon"]) & sites.geometry.notna()]
-        if len(non_point) and self.n_shapes < 2000:
-            self.shapes.append(
-                non_point[["row_id", "status", "flag_level", "geometry"]].head(2000 - self.n_shapes)
-            )
-            self.n_shapes += len(self.shapes[-1])
-        flagged = slim[slim["flag_level"].astype(str) != ""]
-        self.n_flagged += len(flagged)
-        room = MAX_TABLE_ROWS - sum(len(f) for f in self.flagged)
-        if room > 0 and len(flagged):
-            self.flagged.append(flagged.head(room))
-        geoms = sites.loc[flagged.index].head(
-            MAX_SITE_MAPS + 1 - sum(len(g) for g in self.site_geoms)
-        )
-        if len(geoms):
-            self.site_geoms.append(
-                geoms[["row_id", "geometry", "flag_level", "status"]].assign(
-                    site_name=name.loc[geoms.index]
+        if self.n_shapes < 2000:
+            non_point = sites["geometry_type"].isin(["line", "polygon"]).to_numpy(dtype=bool)
+            if non_point.any():  # the geometry test only where needed (a point input has no such rows)
+                non_point = non_point & sites.geometry.notna().to_numpy(dtype=bool)
+            if non_point.any():
+                self.shapes.append(
+                    sites[["row_id", "status", "flag_level", "geometry"]].iloc[_first(non_point, 2000 - self.n_shapes)]
                 )
+                self.n_shapes += len(self.shapes[-1])
+        flagged = (sites["flag_level"].astype(str) != "").to_numpy(dtype=bool)
+        self.n_flagged += int(flagged.sum())
+        room = MAX_TABLE_ROWS - sum(len(f) for f in self.flagged)
+        if room > 0 and flagged.any():
+            self.flagged.append(_slim(sites, name, _first(flagged, room)))
+        rows = _first(flagged, MAX_SITE_MAPS + 1 - sum(len(g) for g in self.site_geoms))
+        if len(rows):
+            self.site_geoms.append(
+                sites[["row_id", "geometry", "flag_level", "status"]].iloc[rows].assign(site_name=name.iloc[rows])
             )
-        problems = slim[~slim["status"].isin(["ok"])]
-        self.n_problems += len(problems)
+        problems = ~sites["status"].isin(["ok"]).to_numpy(dtype=bool)
+        self.n_problems += int(problems.sum())
         room = MAX_TABLE_ROWS - sum(len(f) for f in self.problems)
-        if room > 0 and len(problems):
-            self.problems.append(problems.head(room))
+        if room > 0 and problems.any():
+            self.problems.append(_slim(sites, name, _first(problems, room)))
         self._add_uncertain(sites, name)
 
     def _add_uncertain(self, sites: pd.DataFrame, name: pd.Series) -> None:
         """Keep the rows whose town or zone answer has low confidence (a schematic line is near)."""
-        low = pd.Series(False, index=sites.index)
+        low = np.zeros(len(sites), dtype=bool)
         for col in ("town_confidence", "zone_confidence"):
             if col in sites:
-                low |= (sites[col].astype("string") == uncertainty.LOW).fillna(False).astype(bool)
+                low |= _equals(sites[col], uncertainty.LOW)
         self.n_uncertain += int(low.sum())
         room = MAX_TABLE_ROWS - sum(len(f) for f in self.uncertain)
         if room > 0 and low.any():
-            rows = sites.loc[low].head(room)
+            rows = sites.iloc[_first(low, room)]
             table = pd.DataFrame(
                 {c: rows[c] if c in rows else pd.Series(pd.NA, index=rows.index) for c in UNCERTAIN_COLUMNS}
             )
@@ -165,6 +151,41 @@ class ReportData:
         self.n_shapes = sum(len(f) for f in self.shapes)
         self.n_flagged += later.n_flagged
         self.n_problems += later.n_problems
+
+
+def _first(mask, count: int) -> np.ndarray:
+    """Positions of the first ``count`` true values of ``mask`` (none if ``count`` <= 0)."""
+    return np.flatnonzero(np.asarray(mask, dtype=bool))[: max(count, 0)]
+
+
+def _slim(sites: pd.DataFrame, name: pd.Series, rows: np.ndarray) -> pd.DataFrame:
+    """The columns the report's tables and map show, of the rows at positions ``rows``."""
+    picked = sites.iloc[rows]
+    return pd.DataFrame(
+        {
+            "row_id": picked["row_id"],
+            "site_name": name.iloc[rows],
+            "status": picked["status"],
+            "name": picked["name"],
+            "functional_zone": picked["functional_zone"],
+            "flag_level": picked["flag_level"],
+            "flags": picked["flags"],
+            "flag_notes": picked["flag_notes"],
+            "plan_basis": picked["plan_basis"] if "plan_basis" in sites else pd.Series(pd.NA, index=picked.index),
+            "message": picked["message"],
+            "lon": picked["wgs84_lon"],
+            "lat": picked["wgs84_lat"],
+        }
+    )
+
+
+def _equals(values: pd.Series, text: str) -> np.ndarray:
+    """``values`` as text equal to ``text`` (missing: False); a categorical compares its categories only."""
+    if isinstance(values.dtype, pd.CategoricalDtype):
+        categories = pd.Series(values.cat.categories).astype("string")
+        match = np.append((categories == text).fillna(False).to_numpy(dtype=bool), False)
+        return match[values.cat.codes.to_numpy()]  # code -1 (missing) picks the appended False
+    return (values.astype("string") == text).fillna(False).to_numpy(dtype=bool)
 
 
 def _e(value) -> str:
