@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import sqlite3
 import zipfile
 from pathlib import Path
 
@@ -167,6 +168,8 @@ def test_gpkg_and_xlsx_hold_what_parquet_holds(checked, tmp_path):
             assert cells == want, col
     assert package.geometry.to_wkt().tolist() == parquet.geometry.to_wkt().tolist()  # rows without one: None
     assert parquet.geometry.isna().any()
+    with sqlite3.connect(out / "results.gpkg") as con:  # written with 64 KiB pages (outputs/gpkg.py)
+        assert con.execute("PRAGMA page_size").fetchone()[0] == 65536
 
 
 @pytest.mark.parametrize("slice_rows", [None, 2])
@@ -197,6 +200,58 @@ def test_xlsx_writer_takes_arrow_tables(tmp_path, monkeypatch, slice_rows):
     with zipfile.ZipFile(tmp_path / "t.xlsx") as z:
         shared = z.read("xl/sharedStrings.xml").decode()
     assert "unused" not in shared and 'uniqueCount="2"' in shared
+
+
+def test_xlsx_worksheets_are_deflated_by_isal(tmp_path):
+    """The worksheet XML goes through ISA-L's deflate (zipfile's zlib compressor swapped before the first
+    byte): if a Python release renames what is swapped, the file stays right but slow, and this says so."""
+    from isal import isal_zlib
+
+    from wuzhong_geo.outputs.xlsx_writer import XlsxWriter
+
+    writer = XlsxWriter(tmp_path / "t.xlsx")
+    name = writer.add_sheet("表", ["n"])
+    writer.add_sheet("二", ["n"])
+    assert type(writer.sheets[0].handle._compressor) is type(isal_zlib.compressobj(1, isal_zlib.DEFLATED, -15))
+    for sheet in (name, "二"):
+        writer.append(sheet, pa.table({"n": pa.array(range(5000), pa.int64())}))
+    writer.close()
+    with zipfile.ZipFile(tmp_path / "t.xlsx") as z:
+        assert z.testzip() is None  # CRCs of the inflated members match
+        assert {i.compress_type for i in z.infolist()} == {zipfile.ZIP_DEFLATED}
+    book = openpyxl.load_workbook(tmp_path / "t.xlsx")
+    assert [r[0] for r in book["二"].iter_rows(min_row=2, values_only=True)] == list(range(5000))
+
+
+def test_chunk_wkb_is_shapely_wkb():
+    """Point chunks get their WKB from coordinates; any other chunk (a missing, empty or 3D point, a
+    polygon) from shapely; the bytes are shapely's either way."""
+    import shapely
+
+    from wuzhong_geo.outputs.table import ChunkData
+
+    xy = np.array([[120.1, 31.2], [-0.5, 1e-300], [120.123456789, 31.0]])
+    chunks = [shapely.points(xy), np.array([shapely.Point(1, 2), None]), np.array([shapely.Point(1, 2), shapely.Point()]),
+              shapely.points(np.c_[xy, xy[:, 0]]), np.array([shapely.Point(1, 2), shapely.box(0, 0, 1, 1)]),
+              np.array([], dtype=object)]
+    for geoms in chunks:
+        wkb = ChunkData.of(gpd.GeoDataFrame({"a": range(len(geoms))}, geometry=list(geoms), crs=4326)).wkb
+        assert wkb.type == pa.binary()
+        assert wkb.to_pylist() == list(shapely.to_wkb(geoms)), geoms
+
+
+def test_formula_check_on_sliced_arrays():
+    """The first-byte look that skips the formula regex: sliced arrays, missing cells, both string types."""
+    from wuzhong_geo.csvsafe import safe_text_array
+
+    values = ["=x", "ok", None, "", "+1", "-", "中", "a"]
+    for kind in (pa.string(), pa.large_string()):
+        arr = pa.array(values, kind)
+        for start in range(len(values)):
+            part = arr.slice(start, 3)
+            want = ["'" + v if v in ("=x", "-") else v for v in part.to_pylist()]
+            assert safe_text_array(part).to_pylist() == want, (kind, start)
+            assert safe_text_array(part.dictionary_encode()).to_pylist() == want, (kind, start)
 
 
 def test_xlsx_refuses_past_excels_rows_bilingually(tmp_path, monkeypatch):

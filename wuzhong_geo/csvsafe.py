@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 #: Characters that make a spreadsheet treat a cell as a formula.
@@ -74,12 +75,34 @@ def safe_text_array(arr):
         return pa.chunked_array([safe_text_array(c) for c in arr.chunks], type=arr.type)
     if pa.types.is_dictionary(arr.type):
         return pa.DictionaryArray.from_arrays(arr.indices, safe_text_array(arr.dictionary))
+    if not _may_start_formula(arr):
+        return arr
     starts = pc.match_substring_regex(arr, _FORMULA_RE2)
     if not pc.any(starts).as_py():
         return arr
     risky = pc.and_kleene(starts, pc.invert(pc.match_substring_regex(arr, _NUMBER_RE2)))
     quoted = pc.binary_join_element_wise(pa.scalar("'", arr.type), arr, pa.scalar("", arr.type))
     return pc.if_else(risky, quoted, arr)
+
+
+#: The first bytes of :data:`FORMULA_START` (all ASCII: in UTF-8 a cell's first byte is its first character's).
+_FORMULA_BYTES = np.frombuffer("".join(FORMULA_START).encode("ascii"), dtype=np.uint8)
+
+
+def _may_start_formula(arr) -> bool:
+    """False when no cell of a (large_)string array starts with a formula character: a look at each
+    cell's first byte in numpy, much cheaper than the regex (which then runs only when it may match)."""
+    import pyarrow as pa
+
+    if not (pa.types.is_string(arr.type) or pa.types.is_large_string(arr.type)) or not len(arr):
+        return bool(len(arr))
+    _, offsets, data = arr.buffers()
+    if data is None:  # every cell empty or missing
+        return False
+    width = np.int64 if pa.types.is_large_string(arr.type) else np.int32
+    offsets = np.frombuffer(offsets, dtype=width)[arr.offset : arr.offset + len(arr) + 1]
+    starts = offsets[:-1][offsets[1:] > offsets[:-1]]  # cells with text (a missing cell has none)
+    return bool(np.isin(np.frombuffer(data, dtype=np.uint8)[starts], _FORMULA_BYTES).any())
 
 
 def safe_table(table):

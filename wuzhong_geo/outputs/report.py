@@ -90,8 +90,8 @@ class ReportData:
         room = MAX_MAP_POINTS - self.n_points
         if room > 0:
             picked = sites["wgs84_lon"].notna() & ((sites["row_id"] - 1) % self.map_step == 0)
-            points = _slim(sites, name, _first(picked, room))
-            self.points.append(points[["row_id", "status", "flag_level", "lon", "lat"]])
+            points = sites[["row_id", "status", "flag_level", "wgs84_lon", "wgs84_lat"]].iloc[_first(picked, room)]
+            self.points.append(pd.DataFrame(points).rename(columns={"wgs84_lon": "lon", "wgs84_lat": "lat"}))
             self.n_points += len(self.points[-1])
         if self.n_shapes < 2000:
             non_point = sites["geometry_type"].isin(["line", "polygon"]).to_numpy(dtype=bool)
@@ -160,7 +160,9 @@ def _first(mask, count: int) -> np.ndarray:
 
 def _slim(sites: pd.DataFrame, name: pd.Series, rows: np.ndarray) -> pd.DataFrame:
     """The columns the report's tables and map show, of the rows at positions ``rows``."""
-    picked = sites.iloc[rows]
+    shown = ["row_id", "status", "name", "functional_zone", "flag_level", "flags", "flag_notes", "plan_basis",
+             "message", "wgs84_lon", "wgs84_lat"]
+    picked = pd.DataFrame(sites[[c for c in shown if c in sites]]).iloc[rows]
     return pd.DataFrame(
         {
             "row_id": picked["row_id"],
