@@ -10,6 +10,10 @@ import shapely
 
 from wuzhong_geo import diskcache
 
+#: Minimum width and height (metres) of the grid of a sparse feature set: the district spans
+#: about 95 km east-west, so a grid this wide centred anywhere in it covers all of it.
+SPAN_M = 200_000.0
+
 
 def _segment_distance(px, py, ax, ay, bx, by) -> np.ndarray:
     """Distance from points to segments (numpy broadcasting)."""
@@ -28,11 +32,21 @@ class SegmentIndex:
     Features (lines, polygon boundaries, points) are cut into segments. A grid over the district
     stores, per cell, every segment that can be the nearest for some point of the cell (those
     whose distance from the cell centre is within the cell's diagonal of the smallest one), so a
-    point is compared with a handful of segments instead of all. Points off the grid are compared
-    with all segments. Results equal shapely/GEOS ``distance`` to floating-point precision.
+    point is compared with a handful of segments instead of all. Points off the grid go to the
+    ``coarse`` grid when there is one (``span`` wide at least), else are compared with all
+    segments. Results equal shapely/GEOS ``distance`` to floating-point precision, and do not
+    depend on the grid: every path computes the same arithmetic on the same nearest segment.
     """
 
-    def __init__(self, geoms, cell: float = 1000.0, margin: float = 30_000.0, block: int = 50_000):
+    def __init__(
+        self,
+        geoms,
+        cell: float = 1000.0,
+        margin: float = 30_000.0,
+        block: int = 50_000,
+        span: float = 0.0,
+        coarse: float = 0.0,
+    ):
         starts, ends, owner = [], [], []
         for i, geom in enumerate(geoms):
             if geom.geom_type in ("Polygon", "MultiPolygon"):
@@ -50,6 +64,9 @@ class SegmentIndex:
         self.block = block
         lo = np.minimum(self.a, self.b).min(axis=0) - margin
         hi = np.maximum(self.a, self.b).max(axis=0) + margin
+        # a grid at least ``span`` wide: points off the grid are compared with every segment
+        grow = np.maximum(span - (hi - lo), 0.0) / 2
+        lo, hi = lo - grow, hi + grow
         self.x0, self.y0, self.cell = lo[0], lo[1], cell
         self.nx = int(np.ceil((hi[0] - lo[0]) / cell))
         self.ny = int(np.ceil((hi[1] - lo[1]) / cell))
@@ -72,44 +89,40 @@ class SegmentIndex:
             cells.append(r + start)
             segs.append(k)
         cells = np.concatenate(cells)
-        self.flat = np.concatenate(segs).astype(np.int64)
+        flat = np.concatenate(segs).astype(np.int64)
         counts = np.bincount(cells, minlength=len(centres))
         self.offsets = np.concatenate([[0], np.cumsum(counts)])
+        # the candidates' segment terms, laid out by cell (computed as _segment_distance does)
+        ax, ay = self.a[flat, 0], self.a[flat, 1]
+        dx, dy = self.b[flat, 0] - ax, self.b[flat, 1] - ay
+        l2 = dx * dx + dy * dy
+        self.cand = (ax, ay, dx, dy, np.where(l2 > 0, l2, 1.0))
+        self.cand_owner = self.owner[flat]
+        # points off this grid: a coarser, wider one (built from the same segments) before all
+        self.outer = (
+            SegmentIndex(geoms, cell=coarse, margin=margin, block=block, span=SPAN_M) if coarse else None
+        )
 
     def query(self, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Return ``(distance, feature index)`` of the nearest feature for each point."""
         x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
         dist = np.full(len(x), np.nan)
         which = np.full(len(x), -1, dtype=np.int64)
-        finite = np.isfinite(x) & np.isfinite(y)
         with np.errstate(invalid="ignore"):
             col = np.floor((x - self.x0) / self.cell)
             row = np.floor((y - self.y0) / self.cell)
-        on_grid = finite & (col >= 0) & (col < self.nx) & (row >= 0) & (row < self.ny)
+            # NaN compares False: not on the grid, and not finite either
+            on_grid = (col >= 0) & (col < self.nx) & (row >= 0) & (row < self.ny)
         idx = np.flatnonzero(on_grid)
         for start in range(0, len(idx), self.block):
             sel = idx[start : start + self.block]
-            cell = (row[sel] * self.nx + col[sel]).astype(np.int64)
-            first, counts = self.offsets[cell], self.offsets[cell + 1] - self.offsets[cell]
-            # one (point, candidate segment) pair per row: a ragged layout, no padding
-            point = np.repeat(np.arange(len(sel)), counts)
-            starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
-            seg = self.flat[first[point] + np.arange(len(point)) - starts[point]]
-            d = _segment_distance(
-                x[sel][point],
-                y[sel][point],
-                self.a[seg, 0],
-                self.a[seg, 1],
-                self.b[seg, 0],
-                self.b[seg, 1],
+            dist[sel], which[sel] = self._near(
+                x[sel], y[sel], (row[sel] * self.nx + col[sel]).astype(np.int64)
             )
-            best = np.minimum.reduceat(d, starts)
-            hit = np.flatnonzero(d == best[point])
-            # hits are grouped by point: the first of each group (a linear pass, no sort)
-            keep = np.flatnonzero(np.diff(point[hit], prepend=-1) != 0)
-            dist[sel] = best
-            which[sel] = self.owner[seg[hit[keep]]]
-        off = np.flatnonzero(~on_grid & finite)
+        off = np.flatnonzero(~on_grid & np.isfinite(x) & np.isfinite(y))
+        if self.outer is not None and off.size:
+            dist[off], which[off] = self.outer.query(x[off], y[off])
+            return dist, which
         step = max(self.block // max(len(self.a), 1), 1)
         for start in range(0, len(off), step):
             sel = off[start : start + step]
@@ -121,6 +134,57 @@ class SegmentIndex:
             which[sel] = self.owner[best]
         return dist, which
 
+    def _near(self, x: np.ndarray, y: np.ndarray, cell: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Nearest of each point's cell candidates (points in cells of one candidate: that one)."""
+        first = self.offsets[cell]
+        counts = self.offsets[cell + 1] - first
+        dist = np.empty(len(x))
+        which = np.empty(len(x), dtype=np.int64)
+        one = counts == 1
+        single, multi = np.flatnonzero(one), np.flatnonzero(~one)
+        pos = first[single]
+        dist[single] = self._distance(x[single], y[single], pos)
+        which[single] = self.cand_owner[pos]
+        if multi.size:
+            first, counts = first[multi], counts[multi]
+            ends = np.cumsum(counts)
+            starts = ends - counts
+            pair = np.arange(ends[-1])
+            pos = pair + np.repeat(first - starts, counts)  # each (point, candidate) pair's candidate
+            d = self._distance(np.repeat(x[multi], counts), np.repeat(y[multi], counts), pos)
+            best = np.minimum.reduceat(d, starts)
+            # the first candidate (lowest segment) reaching the minimum, as an argmin would pick
+            hit = np.minimum.reduceat(np.where(d == np.repeat(best, counts), pair, len(pair)), starts)
+            dist[multi] = best
+            which[multi] = self.cand_owner[pos[hit]]
+        return dist, which
+
+    def _distance(self, px: np.ndarray, py: np.ndarray, pos: np.ndarray) -> np.ndarray:
+        """Distance from each point to candidate ``pos``: :func:`_segment_distance`'s arithmetic.
+
+        The same operations in the same order (so every rounding is the same), done in place.
+        """
+        ax, ay, dx, dy, l2 = (np.take(c, pos) for c in self.cand)
+        # t = clip(((px - ax) * dx + (py - ay) * dy) / l2, 0, 1)
+        t = np.subtract(px, ax)
+        t *= dx
+        u = np.subtract(py, ay)
+        u *= dy
+        t += u
+        t /= l2
+        np.clip(t, 0.0, 1.0, out=t)
+        # ex = ax + t * dx - px; ey = ay + t * dy - py; sqrt(ex² + ey²)
+        dx *= t
+        dx += ax
+        dx -= px
+        dy *= t
+        dy += ay
+        dy -= py
+        dx *= dx
+        dy *= dy
+        dx += dy
+        return np.sqrt(dx, out=dx)
+
 
 @lru_cache(maxsize=64)
 def _segment_index(wkb: tuple[bytes, ...]) -> SegmentIndex:
@@ -128,8 +192,16 @@ def _segment_index(wkb: tuple[bytes, ...]) -> SegmentIndex:
     geoms = shapely.from_wkb(list(wkb))
     # dense features (a shore of hundreds of segments) get finer cells: fewer candidates per point
     n = int(shapely.get_num_coordinates(geoms).sum())
-    cell = 250.0 if n > 200 else 1000.0
-    return diskcache.cached("nearest", (*key, cell), lambda: SegmentIndex(geoms, cell=cell))
+    dense = n > 200
+    # Off the grid a point is compared with every segment. Coarse grids (sparse features) are
+    # cheap to widen to SPAN_M, so points anywhere in the district stay on them; fine grids get a
+    # coarser, SPAN_M-wide grid for the points off them.
+    cell, span, coarse = (250.0, 0.0, 2000.0) if dense else (1000.0, SPAN_M, 0.0)
+    return diskcache.cached(
+        "nearest",
+        (*key, cell, span, coarse),
+        lambda: SegmentIndex(geoms, cell=cell, span=span, coarse=coarse),
+    )
 
 
 def segment_index(geoms) -> SegmentIndex:
