@@ -33,15 +33,19 @@ def check_chunk(
 
 
 def assemble(chunk: Chunk, ctx: CheckContext) -> gpd.GeoDataFrame:
-    """row_id, the input's own columns, the result columns in contract order, geometry (EPSG:4326)."""
-    sites = chunk.sites
-    own = sites.drop(columns=[c for c in (*INTERNAL_COLUMNS, "geometry") if c in sites])
-    result = pd.concat([own, chunk.out], axis=1)
-    # a GeometryArray, not an object column: GeoDataFrame would re-check every geometry
-    result["geometry"] = gpd.array.from_shapely(chunk.geoms, crs=STORAGE_CRS)
-    order = result_columns(list(own.columns), ctx.kinds)
-    extra = [c for c in chunk.out.columns if c not in order]  # a column step not yet in the contract
+    """row_id, the input's own columns, the result columns in contract order, geometry (EPSG:4326).
+
+    The frame is built once, from the sites' own columns and :class:`wuzhong_geo.chunk.Columns`.
+    """
+    sites, out = chunk.sites, chunk.out
+    own = [c for c in sites.columns if c not in (*INTERNAL_COLUMNS, "geometry")]
+    order = result_columns(own, ctx.kinds)
+    extra = [c for c in out if c not in order]  # a column step not yet in the contract
     if extra:
         raise ValueError(f"columns {extra} are not declared in wuzhong_geo.columns")
-    result = gpd.GeoDataFrame(result[order], geometry="geometry", crs=STORAGE_CRS)
+    data = {c: sites[c] for c in own} | {c: out.series(c) for c in out}
+    # a GeometryArray, not an object column: GeoDataFrame would re-check every geometry
+    data["geometry"] = gpd.array.from_shapely(chunk.geoms, crs=STORAGE_CRS)
+    result = pd.DataFrame({c: data[c] for c in order}, index=sites.index, copy=False)
+    result = gpd.GeoDataFrame(result, geometry="geometry", crs=STORAGE_CRS)
     return enforce_dtypes(result)

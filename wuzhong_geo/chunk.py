@@ -2,7 +2,8 @@
 
 :class:`Chunk` is what the locate, measure and judge steps (and any column step added to them)
 receive: the sites as read, their geometries in EPSG:4326 and EPSG:4549, a representative point
-of each, and ``out``, the result columns filled so far (aligned to the sites' index).
+of each, and ``out``, the result columns filled so far (:class:`Columns`: one array per column,
+in site order; the frame is built once, by :func:`wuzhong_geo.check.assemble`).
 """
 
 from __future__ import annotations
@@ -14,10 +15,86 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from wuzhong_geo.columns import CORE, TAIL, empty_columns
+from wuzhong_geo.columns import CORE, TAIL, kind_of
 from wuzhong_geo.coords import transformer
 from wuzhong_geo.inputs import InputInfo
 from wuzhong_geo.settings import ANALYSIS_CRS, STORAGE_CRS
+
+
+class Columns(dict):
+    """The result columns of a chunk so far: name -> array, one value per site, in order.
+
+    Text is kept as object arrays (or categoricals) while the steps work, and turned into its
+    final dtype once, by :meth:`series`. Assigning a whole object array of text (``out[c] = a``)
+    gives the column the dtype pandas infers for it (``str`` when it holds any text, else
+    object), as assigning it to a DataFrame column would; writing into rows of a column
+    (``out[c][rows] = v``) keeps its dtype. A scalar is repeated; a Series gives its values.
+    """
+
+    def __init__(self, index: pd.Index, columns) -> None:
+        super().__init__()
+        self.index = index
+        self.text: dict[str, str] = {}  # text column -> its final dtype, "str" or "object"
+        n = len(index)
+        for col in columns:
+            kind = kind_of(col)
+            if kind == "float":
+                dict.__setitem__(self, col, np.full(n, np.nan))
+            elif kind == "bool":
+                dict.__setitem__(
+                    self, col, pd.arrays.BooleanArray(np.zeros(n, bool), np.ones(n, bool))
+                )
+            else:
+                dict.__setitem__(self, col, np.full(n, None, dtype=object))
+                self.text[col] = "object"
+
+    def __setitem__(self, col: str, value) -> None:
+        n = len(self.index)
+        if isinstance(value, pd.Series):
+            value = value.array if isinstance(value.dtype, pd.api.extensions.ExtensionDtype) else value.to_numpy()
+            if isinstance(value, pd.arrays.NumpyExtensionArray):
+                value = value.to_numpy()
+        if np.ndim(value) == 0 and not isinstance(value, pd.api.extensions.ExtensionArray):
+            kind = kind_of(col)
+            dtype = float if kind == "float" else object
+            value = np.full(n, value, dtype=dtype)
+        if len(value) != n:
+            raise ValueError(f"column {col!r} has {len(value)} values for {n} sites")
+        if isinstance(value, np.ndarray) and value.dtype == object:
+            # what pandas infers when the array is assigned to a frame column
+            self.text[col] = "str" if _holds_text(value) else "object"
+        else:
+            self.text.pop(col, None)
+        dict.__setitem__(self, col, value)
+
+    def read(self, col: str) -> np.ndarray:
+        """A copy of a column as objects, missing text as the frame column would give it (NaN in ``str``)."""
+        value = np.array(self[col], dtype=object)
+        if self.text.get(col) == "str":
+            value[pd.isna(value)] = np.nan
+        return value
+
+    def series(self, col: str, raw: bool = False) -> pd.Series:
+        """One column as a Series of its final dtype (``raw``: text as objects), indexed like the sites."""
+        value = self[col]
+        kind = self.text.get(col)
+        if kind == "str" and not raw:
+            # text repeats: encode each distinct value once, then broadcast (as inferring would give)
+            codes, labels = pd.factorize(value, use_na_sentinel=True)
+            value = pd.array(np.asarray(labels, dtype=object), dtype="str").take(codes, allow_fill=True)
+        elif kind == "object" or (isinstance(value, np.ndarray) and value.dtype == object):
+            return pd.Series(value, index=self.index, dtype=object, copy=False)
+        return pd.Series(value, index=self.index, copy=False)
+
+    def frame(self, columns=None, raw: bool = False) -> pd.DataFrame:
+        """The columns (default: all) as a DataFrame of their final dtypes (``raw``: text as objects)."""
+        names = list(self) if columns is None else list(columns)
+        return pd.DataFrame({c: self.series(c, raw) for c in names}, index=self.index, copy=False)
+
+
+def _holds_text(values: np.ndarray) -> bool:
+    """Whether pandas infers its string dtype for an object array: some text, the rest missing."""
+    return pd.api.types.infer_dtype(values, skipna=True) == "string"
 
 
 @dataclass
@@ -43,7 +120,7 @@ class Chunk:
     lat: np.ndarray
     x: np.ndarray
     y: np.ndarray
-    out: pd.DataFrame
+    out: Columns
     #: Set by locate: the status the geometry gives (before bad input overrides it), the final
     #: status, which rows are located in a town, and every town code / management zone touched.
     analysed: np.ndarray | None = None
@@ -135,7 +212,7 @@ def prepare_chunk(sites: gpd.GeoDataFrame, info: InputInfo, buffer_m: float | No
         buffered = has_geom & is_point
         analysis[plain] = shapely.points(x[plain], y[plain])
         analysis[buffered] = shapely.buffer(analysis[buffered], buffer_m, quad_segs=16)
-    out = empty_columns(sites.index, [c.name for c in (*CORE, *TAIL)])
+    out = Columns(sites.index, [c.name for c in (*CORE, *TAIL)])
     out["geometry_type"] = kind
     out["wgs84_lon"], out["wgs84_lat"] = np.round(lon, 7), np.round(lat, 7)
     return Chunk(

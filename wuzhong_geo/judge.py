@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from wuzhong_geo import plan
-from wuzhong_geo.chunk import Chunk
+from wuzhong_geo.chunk import Chunk, Columns
 from wuzhong_geo.columns import format_numbers, repeated_text
 from wuzhong_geo.context import CheckContext
 from wuzhong_geo.locate import MIN_SHARE
@@ -24,17 +24,18 @@ from wuzhong_geo.rules import apply_rules, categorise
 def judge(chunk: Chunk, ctx: CheckContext) -> None:
     """Fill the input-town, category, message and flag columns of ``chunk.out``."""
     sites, out, info, final = chunk.sites, chunk.out, chunk.info, chunk.status
-    out["coordinates_swapped"] = sites["_swapped"].to_numpy(dtype=bool)
+    out["coordinates_swapped"] = pd.array(sites["_swapped"].to_numpy(dtype=bool), dtype="boolean")
     if info.town_col and info.town_col in sites:
         given = sites[info.town_col].astype("string").str.strip()
         uniq = given.dropna().unique()
         lookup = {v: plan.town_code(v) for v in uniq}  # once per distinct spelling, not per row
         codes = given.map(lookup).astype(object)
         out["input_town_code"] = codes.where(codes.notna(), None).to_numpy(dtype=object)
-        known = pd.notna(out["input_town_code"].to_numpy(dtype=object)) & chunk.located
-        match = _list_contains(chunk.town_codes, out["input_town_code"])
-        out["town_match"] = pd.array(np.where(known, match, False), dtype="boolean")
-        out.loc[~known, "town_match"] = pd.NA
+        known = pd.notna(out["input_town_code"]) & chunk.located
+        match = _list_contains(chunk.town_codes, pd.Series(out.read("input_town_code"), index=chunk.index))
+        town_match = pd.array(np.where(known, match, False), dtype="boolean")
+        town_match[~known] = pd.NA
+        out["town_match"] = town_match
     cat_source = (
         info.category_col
         if info.category_col in sites
@@ -44,12 +45,12 @@ def judge(chunk: Chunk, ctx: CheckContext) -> None:
         out["rule_category"] = _categories(sites[cat_source], ctx)
 
     out["message"] = _messages(out, sites, final, chunk.analysed)
-    rule_view = out.assign(
+    land = np.nan_to_num(out["land_share"], nan=0.0)
+    water = np.nan_to_num(out["taihu_share"], nan=0.0)
+    rule_view = out.frame(raw=True).assign(
         town_codes=chunk.town_codes,
         management_zones=chunk.management_zones,
-        partly_outside_district=(out["land_share"].fillna(0) > 0)
-        & (out["land_share"].fillna(0) + out["taihu_share"].fillna(0) < 1 - MIN_SHARE)
-        & (final == "ok"),
+        partly_outside_district=(land > 0) & (land + water < 1 - MIN_SHARE) & (final == "ok"),
     )
     flags = apply_rules(ctx.rules, rule_view)
     out["flags"] = flags["flags"].to_numpy()
@@ -90,7 +91,7 @@ _MESSAGE_COLUMNS = (
 
 
 def _messages(
-    out: pd.DataFrame, sites: gpd.GeoDataFrame, final: np.ndarray, analysed: np.ndarray
+    out: Columns, sites: gpd.GeoDataFrame, final: np.ndarray, analysed: np.ndarray
 ) -> np.ndarray:
     """One Chinese sentence per site, composed once per distinct combination of its inputs.
 
@@ -101,14 +102,16 @@ def _messages(
     water = analysed == "in_taihu_water"
     outside = analysed == "outside_district"
     key = {c: out[c] for c in _MESSAGE_COLUMNS}
-    key["shore_km"] = np.where(water, np.round(out["taihu_shore_m"].to_numpy(dtype=float) / 1000, 1), np.nan)
-    key["edge_km"] = np.where(outside, np.round(out["district_distance_m"].to_numpy(dtype=float) / 1000, 1), np.nan)
+    key["shore_km"] = np.where(water, np.round(out["taihu_shore_m"] / 1000, 1), np.nan)
+    key["edge_km"] = np.where(outside, np.round(out["district_distance_m"] / 1000, 1), np.nan)
     key["analysed"], key["final"] = analysed, final
     key["pre"] = sites["_message"].to_numpy(dtype=object)
     key["notes"] = sites["_notes"].to_numpy(dtype=object)
     codes, first = _combinations(list(key.values()))
-    distinct = pd.DataFrame({c: _values(v, first) for c, v in key.items()})
-    distinct = distinct.astype(object).where(distinct.notna(), None)
+    distinct = {}
+    for c, v in key.items():
+        values = _values(v, first)
+        distinct[c] = np.where(pd.isna(values), None, values)
     return repeated_text(_compose(distinct), codes)
 
 
@@ -126,38 +129,53 @@ def _combinations(columns: list) -> tuple[np.ndarray, np.ndarray]:
     codes are combined: no per-row tuples.
     """
     combined = np.zeros(len(columns[0]), dtype=np.int64)
+    bound = 1  # combined < bound
     for column in columns:
         codes, uniques = pd.factorize(column, use_na_sentinel=True)
+        if bound * (len(uniques) + 1) >= 2**62:  # keep the combined code small (no overflow)
+            combined = pd.factorize(combined)[0]
+            bound = int(combined.max()) + 1 if len(combined) else 1
         combined = combined * (len(uniques) + 1) + (np.asarray(codes) + 1)
-        combined = pd.factorize(combined)[0]  # keep the combined code small (no overflow)
+        bound *= len(uniques) + 1
     _, first, inverse = np.unique(combined, return_index=True, return_inverse=True)
     return inverse.reshape(-1), first
 
 
-def _compose(k: pd.DataFrame) -> np.ndarray:
-    """The sentences of distinct message inputs (columns of :func:`_messages`' key)."""
-    s = lambda col: k[col].astype("string").fillna("")
-    flag = lambda col: k[col].astype("boolean").fillna(False).to_numpy(dtype=bool)
-    where = s("name") + "（" + s("functional_zone") + "，" + s("management_zone") + "，" + s("subregion") + "）"
-    located = np.where(flag("crosses_town_boundary"), "主要位于" + where + "，涉及 " + s("towns"), "位于" + where)
-    located = np.where(flag("crosses_zone_boundary"), located + "；跨功能区：" + s("zone_breakdown"), located)
-    analysed, final = k["analysed"].to_numpy(dtype=object), k["final"].to_numpy(dtype=object)
-    shore_km = format_numbers(k["shore_km"].to_numpy(dtype=float), 1)
-    edge_km = format_numbers(k["edge_km"].to_numpy(dtype=float), 1)
-    where_msg = np.full(len(k), "", dtype=object)
-    ok = analysed == "ok"
-    where_msg[ok] = located[ok]
-    water = analysed == "in_taihu_water"
-    where_msg[water] = "位于吴中区太湖水域（距湖岸约 " + shore_km[water] + " 公里），不在陆域"
-    outside = analysed == "outside_district"
-    where_msg[outside] = "不在吴中区范围内（距区界约 " + edge_km[outside] + " 公里）"
-    msg = where_msg.copy()
-    pre = s("pre").to_numpy(dtype=object)
-    bad = np.isin(final, ["invalid_coordinates", "invalid_geometry", "malformed_row"])
-    msg[bad] = pre[bad]
-    repaired = (final == "invalid_geometry") & (where_msg != "")
-    msg[repaired] = msg[repaired] + "。修复后" + where_msg[repaired]
-    notes = s("notes").to_numpy(dtype=object)
-    has = notes != ""
-    msg[has] = msg[has] + "；注意：" + notes[has]
+def _compose(k: dict[str, np.ndarray]) -> np.ndarray:
+    """The sentences of distinct message inputs (columns of :func:`_messages`' key, None: missing).
+
+    A few hundred combinations: composed one by one.
+    """
+    shore_km = format_numbers(np.array(k["shore_km"], dtype=float), 1)
+    edge_km = format_numbers(np.array(k["edge_km"], dtype=float), 1)
+    rows = zip(*(k[c] for c in (*_MESSAGE_COLUMNS, "analysed", "final", "pre", "notes")), shore_km, edge_km)
+    return np.array([_sentence(*row) for row in rows] or [], dtype=object)
+
+
+#: Final statuses whose message is the reader's (what was wrong with the input).
+_BAD_INPUT = ("invalid_coordinates", "invalid_geometry", "malformed_row")
+
+
+def _sentence(name, zone, mzone, subregion, towns, breakdown, cross_town, cross_zone,
+              analysed, final, pre, notes, shore_km, edge_km) -> str:
+    """One message: where the site lies (or why it could not be placed), then any notes."""
+    text = lambda v: "" if v is None else str(v)
+    where = text(name) + "（" + text(zone) + "，" + text(mzone) + "，" + text(subregion) + "）"
+    located = "主要位于" + where + "，涉及 " + text(towns) if bool(cross_town) else "位于" + where
+    if bool(cross_zone):
+        located += "；跨功能区：" + text(breakdown)
+    where_msg = ""
+    if analysed == "ok":
+        where_msg = located
+    elif analysed == "in_taihu_water":
+        where_msg = "位于吴中区太湖水域（距湖岸约 " + shore_km + " 公里），不在陆域"
+    elif analysed == "outside_district":
+        where_msg = "不在吴中区范围内（距区界约 " + edge_km + " 公里）"
+    msg = where_msg
+    if final in _BAD_INPUT:
+        msg = text(pre)
+        if final == "invalid_geometry" and where_msg != "":
+            msg += "。修复后" + where_msg
+    if text(notes) != "":
+        msg += "；注意：" + text(notes)
     return msg

@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from wuzhong_geo.chunk import Chunk, to_storage
+from wuzhong_geo.chunk import Chunk, Columns, to_storage
 from wuzhong_geo.classify import classify_points
 from wuzhong_geo.columns import ZONE_PART_COLUMNS, format_numbers
 from wuzhong_geo.context import CheckContext
@@ -51,9 +51,9 @@ def locate(chunk: Chunk, ctx: CheckContext) -> gpd.GeoDataFrame:
     pts = np.flatnonzero(is_point & chunk.has_geom)
     if pts.size:
         cls = classify_points(chunk.lon[pts], chunk.lat[pts])
-        status[pts] = cls["status"].astype(object).to_numpy()
+        status[pts] = _objects(cls["status"])
         for c in UNIT_COLUMNS:
-            units[c][pts] = cls[c].astype(object).where(cls[c].notna(), None).to_numpy()
+            units[c][pts] = _objects(cls[c])
 
     # 2. polygons, lines and buffered points: overlay in EPSG:4549
     areal = chunk.has_geom & ~is_point
@@ -63,53 +63,55 @@ def locate(chunk: Chunk, ctx: CheckContext) -> gpd.GeoDataFrame:
         chunk.analysis, overlay, areal_kind, ctx, sites, chunk.info.name_col, out
     )
     # areal status: land first, then Taihu water, else outside
-    land_share = out["land_share"].to_numpy(dtype=float)
-    water_share = out["taihu_share"].to_numpy(dtype=float)
     a_status = np.where(
-        land_share > 1e-9, "ok", np.where(water_share > 1e-9, "in_taihu_water", "outside_district")
+        out["land_share"] > 1e-9,
+        "ok",
+        np.where(out["taihu_share"] > 1e-9, "in_taihu_water", "outside_district"),
     )
     status[areal] = a_status[areal]
     # the primary town of a polygon/line gives its units; points keep the classifier's
-    primary = out["code"].to_numpy(dtype=object)
-    for c in UNIT_COLUMNS:
-        if c == "code":
-            units[c][areal] = primary[areal]
-        elif c == "functional_zone":
-            units[c][areal] = out["functional_zone"].to_numpy(dtype=object)[areal]
-        else:
-            mapped = pd.Series(primary).map(ctx.towns[c])
-            units[c][areal] = mapped.to_numpy(dtype=object)[areal]
+    if areal.any():
+        primary = out["code"][areal]
+        units["code"][areal] = primary
+        units["functional_zone"][areal] = out["functional_zone"][areal]
+        for c in ("name", "management_zone", "subregion"):
+            units[c][areal] = pd.Series(primary).map(ctx.towns[c]).to_numpy(dtype=object)
     for c in UNIT_COLUMNS:
         out[c] = units[c]
     # points (unbuffered): the lists are their single units
     single = is_point & ~chunk.buffered
-    out.loc[single, "functional_zones"] = out.loc[single, "functional_zone"]
-    out.loc[single, "towns"] = out.loc[single, "name"]
-    town_codes = out["code"].astype(object).copy()
-    mgmt_list = out["management_zone"].astype(object).copy()
-    if overlay.any():
-        town_codes[overlay] = out.loc[overlay, "_town_codes"]
-        mgmt_list[overlay] = out.loc[overlay, "_management_zones"]
+    out["functional_zones"][single] = out.read("functional_zone")[single]
+    out["towns"][single] = out.read("name")[single]
+    town_codes = out.read("code")
+    mgmt_list = out.read("management_zone")
+    town_codes[overlay] = out["_town_codes"][overlay]
+    mgmt_list[overlay] = out["_management_zones"][overlay]
     del out["_town_codes"], out["_management_zones"]
-    out.loc[single, ["crosses_zone_boundary", "crosses_town_boundary"]] = False
+    out["crosses_zone_boundary"][single] = False
+    out["crosses_town_boundary"][single] = False
 
     # 3. statuses decided before analysis win (bad coordinates/geometry); keep analysis of repairs
     final = np.where(pd.isna(pre_status), status, pre_status)
     final = np.where(pd.isna(final), "invalid_coordinates", final)
     out["status"] = final
-    located = np.isin(final, ["ok", "invalid_geometry"]) & pd.notna(
-        out["code"].to_numpy(dtype=object)
-    )
+    located = np.isin(final, ["ok", "invalid_geometry"]) & pd.notna(out["code"])
     for c in UNIT_COLUMNS + ["functional_zones", "towns"]:
-        out.loc[~located, c] = None
+        out[c][~located] = None
     chunk.analysed = np.where(pd.isna(status), "", status)
     chunk.status = final
     chunk.located = located
-    chunk.town_codes = town_codes
-    chunk.management_zones = mgmt_list
+    chunk.town_codes = pd.Series(town_codes, index=chunk.index, dtype=object)
+    chunk.management_zones = pd.Series(mgmt_list, index=chunk.index, dtype=object)
     for step in COLUMN_STEPS:
         chunk.add(step(chunk, ctx))
     return zone_parts
+
+
+def _objects(values: pd.Series) -> np.ndarray:
+    """A categorical's values as an object array, None where missing (no text per row is made)."""
+    cat = values.array
+    labels = np.append(np.asarray(cat.categories, dtype=object), None)
+    return labels[cat.codes]
 
 
 def _overlay(
@@ -119,7 +121,7 @@ def _overlay(
     ctx: CheckContext,
     sites: gpd.GeoDataFrame,
     name_col: str | None,
-    out: pd.DataFrame,
+    out: Columns,
 ) -> gpd.GeoDataFrame:
     """Area (polygons) or length (lines) per town-zone part, shares, Taihu and outside parts."""
     idx = np.flatnonzero(overlay)
@@ -158,15 +160,16 @@ def _overlay(
     land = long.groupby("pos")["measure"].sum().reindex(range(idx.size), fill_value=0.0).to_numpy()
     with np.errstate(invalid="ignore", divide="ignore"):
         land_share = np.where(measure > 0, np.minimum(land / measure, 1.0), 0.0)
-    rows = sites.index[idx]
-    out.loc[rows, "land_share"] = np.round(land_share, 4)
-    out.loc[rows, "taihu_share"] = np.round(np.minimum(water_share, 1.0), 4)
-    out.loc[rows[is_poly], "area_m2"] = np.round(measure[is_poly], 1)
-    out.loc[rows[is_poly], "area_ha"] = np.round(measure[is_poly] / M2_PER_HA, 4)
-    out.loc[rows[is_poly], "area_mu"] = np.round(measure[is_poly] / M2_PER_MU, 2)
-    out.loc[rows[~is_poly], "length_m"] = np.round(measure[~is_poly], 1)
+    rows = idx  # positions in the chunk
+    out["land_share"][rows] = np.round(land_share, 4)
+    out["taihu_share"][rows] = np.round(np.minimum(water_share, 1.0), 4)
+    out["area_m2"][rows[is_poly]] = np.round(measure[is_poly], 1)
+    out["area_ha"][rows[is_poly]] = np.round(measure[is_poly] / M2_PER_HA, 4)
+    out["area_mu"][rows[is_poly]] = np.round(measure[is_poly] / M2_PER_MU, 2)
+    out["length_m"][rows[~is_poly]] = np.round(measure[~is_poly], 1)
     if long.empty:
-        out.loc[rows, ["crosses_zone_boundary", "crosses_town_boundary"]] = False
+        out["crosses_zone_boundary"][rows] = False
+        out["crosses_town_boundary"][rows] = False
         return empty
 
     # per zone / per town sums, ordered by size
@@ -187,16 +190,16 @@ def _overlay(
     mgmt = towns_sig.assign(mz=towns_sig["code"].map(ctx.towns["management_zone"]))
     mgmt_list = mgmt.drop_duplicates(["pos", "mz"]).groupby("pos")["mz"].agg("、".join)
     pos = np.arange(idx.size)
-    out.loc[rows, "code"] = pd.Series(pos).map(main_town).to_numpy(dtype=object)
-    out.loc[rows, "functional_zone"] = pd.Series(pos).map(main_zone).to_numpy(dtype=object)
-    out.loc[rows, "functional_zones"] = pd.Series(pos).map(zone_list).to_numpy(dtype=object)
-    out.loc[rows, "towns"] = pd.Series(pos).map(town_list).to_numpy(dtype=object)
-    out.loc[rows, "_town_codes"] = pd.Series(pos).map(town_codes).to_numpy(dtype=object)
-    out.loc[rows, "_management_zones"] = pd.Series(pos).map(mgmt_list).to_numpy(dtype=object)
-    out.loc[rows, "crosses_zone_boundary"] = (
+    out["code"][rows] = pd.Series(pos).map(main_town).to_numpy(dtype=object)
+    out["functional_zone"][rows] = pd.Series(pos).map(main_zone).to_numpy(dtype=object)
+    out["functional_zones"][rows] = pd.Series(pos).map(zone_list).to_numpy(dtype=object)
+    out["towns"][rows] = pd.Series(pos).map(town_list).to_numpy(dtype=object)
+    out["_town_codes"][rows] = pd.Series(pos).map(town_codes).to_numpy(dtype=object)
+    out["_management_zones"][rows] = pd.Series(pos).map(mgmt_list).to_numpy(dtype=object)
+    out["crosses_zone_boundary"][rows] = (
         pd.Series(pos).map(zones_sig.groupby("pos").size()).fillna(0).to_numpy() > 1
     )
-    out.loc[rows, "crosses_town_boundary"] = (
+    out["crosses_town_boundary"][rows] = (
         pd.Series(pos).map(towns_sig.groupby("pos").size()).fillna(0).to_numpy() > 1
     )
 
@@ -218,7 +221,7 @@ def _overlay(
         by_zone["functional_zone"].to_numpy(dtype=object) + " " + amount + "（" + pct + "%）"
     )
     breakdown = by_zone.groupby("pos")["text"].agg("；".join)
-    out.loc[rows, "zone_breakdown"] = pd.Series(pos).map(breakdown).to_numpy(dtype=object)
+    out["zone_breakdown"][rows] = pd.Series(pos).map(breakdown).to_numpy(dtype=object)
 
     # the long table (one row per site, town and zone), geometry in EPSG:4326
     name_col = name_col if name_col in sites else None
@@ -256,10 +259,8 @@ def _uncertainty(chunk: Chunk, ctx: CheckContext) -> pd.DataFrame:
     rest = ~chunk.plain
     x[rest], y[rest] = transformer(STORAGE_CRS, ANALYSIS_CRS).transform(chunk.lon[rest], chunk.lat[rest])
     out = chunk.out
-    status = pd.Series(chunk.status, dtype=object)
     found = uncertainty.assess_points(
-        x, y, out["code"], out["functional_zone"],
-        outside=(status == "outside_district").to_numpy())
+        x, y, out["code"], out["functional_zone"], outside=chunk.status == "outside_district")
     found.index = chunk.index
     return found
 

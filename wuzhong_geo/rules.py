@@ -194,16 +194,37 @@ def categorise(text: pd.Series, categories: dict[str, Category]) -> pd.Series:
     return out
 
 
-def _any_of(series: pd.Series, values: list[str]) -> np.ndarray:
-    """Rows whose ``、``-joined list (e.g. every zone a polygon touches) contains any of ``values``.
+class _Factors:
+    """The check columns of the sites, each factorised once: rules test values per distinct value.
 
-    Evaluated once per distinct list (lists repeat: a million sites hold a few hundred).
+    Statuses, categories and ``、``-joined lists repeat (a million sites hold a few hundred), so a
+    condition is evaluated on the distinct values and broadcast by code.
     """
-    codes, distinct = pd.factorize(pd.Series(series), use_na_sentinel=True)
-    padded = "、" + pd.Series(distinct, dtype="string").fillna("") + "、"
-    pattern = "|".join("、" + re.escape(v) + "、" for v in values)
-    hit = np.append(padded.str.contains(pattern, regex=True).fillna(False).to_numpy(dtype=bool), False)
-    return hit[np.asarray(codes)]  # a missing list (code -1) holds nothing
+
+    def __init__(self, sites: pd.DataFrame):
+        self.sites = sites
+        self._memo: dict[str, tuple[np.ndarray, object]] = {}
+
+    def codes(self, col: str) -> tuple[np.ndarray, object]:
+        """``pd.factorize`` of a column (code -1: missing), computed once."""
+        if col not in self._memo:
+            codes, distinct = pd.factorize(pd.Series(self.sites[col]), use_na_sentinel=True)
+            self._memo[col] = (np.asarray(codes), distinct)
+        return self._memo[col]
+
+    def isin(self, col: str, values: list) -> np.ndarray:
+        """Rows whose value is one of ``values`` (missing: never)."""
+        codes, distinct = self.codes(col)
+        hit = np.append(pd.Series(distinct).isin(values).to_numpy(dtype=bool), False)
+        return hit[codes]
+
+    def any_of(self, col: str, values: list[str]) -> np.ndarray:
+        """Rows whose ``、``-joined list (e.g. every zone a polygon touches) contains any of ``values``."""
+        codes, distinct = self.codes(col)
+        padded = "、" + pd.Series(distinct, dtype="string").fillna("") + "、"
+        pattern = "|".join("、" + re.escape(v) + "、" for v in values)
+        hit = np.append(padded.str.contains(pattern, regex=True).fillna(False).to_numpy(dtype=bool), False)
+        return hit[codes]  # a missing list (code -1) holds nothing
 
 
 def _bool(series: pd.Series) -> np.ndarray:
@@ -229,30 +250,32 @@ def _row_sets(held: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 def rule_masks(matrix: RuleMatrix, sites: pd.DataFrame) -> dict[str, np.ndarray]:
     """Evaluate every rule on the check columns of ``sites``; return rule id -> boolean mask."""
-    return {rule.id: _mask(rule, sites) for rule in matrix.rules}
+    factors = _Factors(sites)
+    return {rule.id: _mask(rule, factors) for rule in matrix.rules}
 
 
-def _mask(rule: Rule, sites: pd.DataFrame) -> np.ndarray:
+def _mask(rule: Rule, factors: _Factors) -> np.ndarray:
     """Where one rule holds."""
+    sites = factors.sites
     n = len(sites)
     w = rule.when
     m = np.ones(n, dtype=bool)
     statuses = w.status or ["ok"]
-    m &= sites["status"].isin(statuses).to_numpy()
+    m &= factors.isin("status", statuses)
     if w.category is not None:
-        m &= sites["rule_category"].isin(w.category).fillna(False).to_numpy(dtype=bool)
+        m &= factors.isin("rule_category", w.category)
     if w.geometry is not None:
-        m &= sites["geometry_type"].isin(w.geometry).to_numpy(dtype=bool)
+        m &= factors.isin("geometry_type", w.geometry)
     if w.functional_zone is not None:
-        m &= _any_of(sites["functional_zones"], w.functional_zone)
+        m &= factors.any_of("functional_zones", w.functional_zone)
     if w.management_zone is not None:
-        m &= _any_of(sites["management_zones"], w.management_zone)
+        m &= factors.any_of("management_zones", w.management_zone)
     if w.subregion is not None:
-        m &= sites["subregion"].isin(w.subregion).fillna(False).to_numpy(dtype=bool)
+        m &= factors.isin("subregion", w.subregion)
     if w.town is not None:
-        m &= _any_of(sites["town_codes"], w.town)
+        m &= factors.any_of("town_codes", w.town)
     if w.policy_area is not None:
-        m &= _any_of(sites["policies"], w.policy_area)
+        m &= factors.any_of("policies", w.policy_area)
     shore = sites["taihu_shore_m"].astype(float).to_numpy()
     with np.errstate(invalid="ignore"):
         if w.taihu_shore_within_m is not None:
@@ -305,8 +328,9 @@ def apply_rules(matrix: RuleMatrix, sites: pd.DataFrame) -> pd.DataFrame:
     """
     n = len(sites)
     held = np.zeros((n, len(matrix.rules)), dtype=bool)
+    factors = _Factors(sites)
     for i, rule in enumerate(matrix.rules):
-        held[:, i] = _mask(rule, sites)
+        held[:, i] = _mask(rule, factors)
     code, sets = _row_sets(held)
     flags, notes, levels = [], [], []
     for row in sets:

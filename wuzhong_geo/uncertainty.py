@@ -164,11 +164,14 @@ class _Lines:
         self.outer = outer
         self.by_part = {k: g.reset_index(drop=True) for k, g in self.zone_lines.groupby(["code", "zone"])}
 
-    def nearest(self, lines: gpd.GeoDataFrame, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Distance to the nearest of ``lines`` and the row it belongs to."""
+    def nearest(self, key: tuple, lines: gpd.GeoDataFrame, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Distance to the nearest of ``lines`` (the lines of ``key``) and the row it belongs to."""
         if lines.empty or not len(x):
             return np.full(len(x), np.nan), np.full(len(x), -1)
-        return self._index(list(lines.geometry)).query(x, y)
+        memo = self.__dict__.setdefault("_indexes", {})  # per key: no WKB hashing per query
+        if key not in memo:
+            memo[key] = self._index(list(lines.geometry))
+        return memo[key].query(x, y)
 
 
 @lru_cache(maxsize=4)
@@ -203,13 +206,11 @@ def current_lines() -> _Lines:
     return _lines_for(state)
 
 
-def _groups(values) -> tuple[np.ndarray, list[np.ndarray]]:
-    """Distinct non-missing values and the row positions of each (one sort, no per-row Python)."""
-    codes, uniques = pd.factorize(pd.Series(values).reset_index(drop=True).astype(object), use_na_sentinel=True)
-    codes = np.asarray(codes)
+def _groups(codes: np.ndarray, n_groups: int) -> list[np.ndarray]:
+    """The row positions of each code 0..n_groups-1 (one sort, no per-row Python; -1 is left out)."""
     order = np.argsort(codes, kind="stable")
-    edges = np.searchsorted(codes[order], np.arange(len(uniques) + 1))
-    return np.asarray(uniques, dtype=object), [order[edges[i]:edges[i + 1]] for i in range(len(uniques))]
+    edges = np.searchsorted(codes[order], np.arange(n_groups + 1))
+    return [order[edges[i]:edges[i + 1]] for i in range(n_groups)]
 
 
 class _Labels:
@@ -226,6 +227,31 @@ class _Labels:
         return repeated_text(list(self.labels), np.where(keep, self.codes, 0))
 
 
+#: Confidence labels; a grade is an index into this tuple.
+GRADES = (HIGH, MEDIUM, LOW, OFFICIAL, "")
+
+
+def _grade_codes(error: BoundaryError, distance: np.ndarray) -> np.ndarray:
+    """:meth:`BoundaryError.grade` as indices into :data:`GRADES`."""
+    d = np.asarray(distance, dtype=float)
+    with np.errstate(invalid="ignore"):
+        return np.select([d >= error.high_m, d >= error.medium_m, d >= 0], [0, 1, 2], 4)
+
+
+def _factorize(values) -> tuple[np.ndarray, np.ndarray]:
+    """Codes (-1: missing) and distinct values; categoricals without touching their text."""
+    if isinstance(values, pd.Series):
+        values = values.array
+    if isinstance(values, pd.Categorical):
+        codes = np.asarray(values.codes, dtype=np.int64)
+        used = np.unique(codes[codes >= 0])
+        remap = np.full(len(values.categories) + 1, -1, dtype=np.int64)
+        remap[used] = np.arange(len(used))
+        return remap[codes], np.asarray(values.categories, dtype=object)[used]
+    codes, uniques = pd.factorize(np.asarray(values, dtype=object), use_na_sentinel=True)
+    return np.asarray(codes, dtype=np.int64), np.asarray(uniques, dtype=object)
+
+
 def assess_points(x, y, code, zone, outside=None, error: BoundaryError | None = None) -> pd.DataFrame:
     """Return :data:`COLUMNS` for points in EPSG:4549 with their town ``code`` and functional ``zone``.
 
@@ -238,60 +264,60 @@ def assess_points(x, y, code, zone, outside=None, error: BoundaryError | None = 
     x = np.asarray(x, dtype=float)
     y = np.asarray(y, dtype=float)
     n = len(x)
-    code = pd.Series(code).reset_index(drop=True).astype(object)
-    zone = pd.Series(zone).reset_index(drop=True).astype(object)
-    has_code = code.notna().to_numpy()
+    town_code, towns = _factorize(code)
+    zone_code, zones = _factorize(zone)
+    has_code = town_code >= 0
     error = error or boundary_error()
     lines = current_lines()
     official = layers.active_boundaries() is not None
 
     town_d = np.full(n, np.nan)
     town_alt = _Labels(n)
-    towns, members = _groups(code)
-    for town, idx in zip(towns, members):
+    for town, idx in zip(towns, _groups(town_code, len(towns))):
         pieces = lines.by_town.get(str(town))
         if pieces is None:
             continue
-        dist, which = lines.nearest(pieces, x[idx], y[idx])
+        dist, which = lines.nearest(("town", str(town)), pieces, x[idx], y[idx])
         town_d[idx] = dist
         names = town_alt.codes_of(lines.town_names.get(o, o) for o in pieces["other"])
         town_alt.codes[idx] = np.where(which >= 0, names[np.maximum(which, 0)], 0)
     outside = ~has_code if outside is None else np.asarray(outside, dtype=bool)
     out = np.flatnonzero(outside & np.isfinite(x) & np.isfinite(y))
     if len(out) and not lines.outer.empty:
-        dist, which = lines.nearest(lines.outer, x[out], y[out])
+        dist, which = lines.nearest(("outer",), lines.outer, x[out], y[out])
         town_d[out] = dist
         names = town_alt.codes_of(lines.town_names.get(c, c) for c in lines.outer["code"])
         town_alt.codes[out] = names[which]
 
     zone_d = np.full(n, np.nan)
     zone_alt = _Labels(n)
-    key = (code.astype(str) + "\0" + zone.astype(str)).where(code.notna() & zone.notna(), None)
-    keys, members = _groups(key)
-    for k, idx in zip(keys, members):
-        pieces = lines.by_part.get(tuple(k.split("\0")))
+    # one group per (town, zone) part present: the pair's codes combined into one
+    pair = np.where(has_code & (zone_code >= 0), town_code * len(zones) + zone_code, -1)
+    present = np.unique(pair[pair >= 0])
+    for p, idx in zip(present, _groups(np.searchsorted(present, pair) * (pair >= 0) - (pair < 0), len(present))):
+        key = (str(towns[p // len(zones)]), str(zones[p % len(zones)]))
+        pieces = lines.by_part.get(key)
         if pieces is None:
             continue
-        dist, which = lines.nearest(pieces, x[idx], y[idx])
+        dist, which = lines.nearest(("part", key), pieces, x[idx], y[idx])
         zone_d[idx] = dist
         zone_alt.codes[idx] = zone_alt.codes_of(pieces["other"])[np.maximum(which, 0)]
 
-    town_conf = error.grade(town_d)
+    town_grade = _grade_codes(error, town_d)
     # A town with no schematic line (an island: its whole outline is shore) cannot be wrong.
-    lineless_towns = [t for t in towns if str(t) not in lines.by_town]
-    town_conf[code.isin(lineless_towns).to_numpy() & has_code] = HIGH
+    lineless = np.array([str(t) not in lines.by_town for t in towns] + [False])
+    town_grade[lineless[town_code] & has_code] = GRADES.index(HIGH)
     if official:
-        town_conf = np.where(has_code | np.isfinite(town_d), OFFICIAL, "").astype(object)
-    zone_conf = error.grade(zone_d)
-    grades = [HIGH, MEDIUM, LOW, OFFICIAL, ""]
-    as_codes = lambda conf: np.select([conf == g for g in grades], range(len(grades)), grades.index(""))
+        town_grade = np.where(has_code | np.isfinite(town_d), GRADES.index(OFFICIAL), GRADES.index(""))
+    zone_grade = _grade_codes(error, zone_d)
+    unsure = [GRADES.index(MEDIUM), GRADES.index(LOW)]
     return pd.DataFrame({
         "town_boundary_distance_m": np.round(town_d, 1),
-        "town_confidence": repeated_text(grades, as_codes(town_conf)),
-        "town_alternative": town_alt.column(np.isin(town_conf, [MEDIUM, LOW])),
+        "town_confidence": repeated_text(GRADES, town_grade),
+        "town_alternative": town_alt.column(np.isin(town_grade, unsure)),
         "zone_line_distance_m": np.round(zone_d, 1),
-        "zone_confidence": repeated_text(grades, as_codes(zone_conf)),
-        "zone_alternative": zone_alt.column(np.isin(zone_conf, [MEDIUM, LOW])),
+        "zone_confidence": repeated_text(GRADES, zone_grade),
+        "zone_alternative": zone_alt.column(np.isin(zone_grade, unsure)),
     })
 
 
