@@ -122,20 +122,6 @@ def result_column_names() -> list[str]:
     return result_columns([], INFRASTRUCTURE_KINDS)
 
 
-def empty_columns(index: pd.Index, columns) -> pd.DataFrame:
-    """A frame of ``columns`` with nothing known yet: NaN floats, NA booleans, None text."""
-    data = {}
-    for col in columns:
-        kind = kind_of(col)
-        if kind == "float":
-            data[col] = np.full(len(index), np.nan)
-        elif kind == "bool":
-            data[col] = pd.arrays.BooleanArray(np.zeros(len(index), bool), np.ones(len(index), bool))
-        else:
-            data[col] = np.full(len(index), None, dtype=object)
-    return pd.DataFrame(data, index=index)
-
-
 def enforce_dtypes(frame: pd.DataFrame) -> pd.DataFrame:
     """Cast known result columns to their kind (floats, nullable booleans) in place; return it."""
     for col in frame.columns:
