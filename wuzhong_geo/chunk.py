@@ -67,6 +67,11 @@ class Columns(dict):
             self.text.pop(col, None)
         dict.__setitem__(self, col, value)
 
+    def set_text(self, col: str, values: pd.Categorical) -> None:
+        """A text column held as a categorical, with the dtype the same values as objects would get."""
+        self[col] = values
+        self.text[col] = "str" if (values.codes >= 0).any() else "object"
+
     def read(self, col: str) -> np.ndarray:
         """A copy of a column as objects, missing text as the frame column would give it (NaN in ``str``)."""
         value = np.array(self[col], dtype=object)
@@ -80,8 +85,15 @@ class Columns(dict):
         kind = self.text.get(col)
         if kind == "str" and not raw:
             # text repeats: encode each distinct value once, then broadcast (as inferring would give)
-            codes, labels = pd.factorize(value, use_na_sentinel=True)
+            if isinstance(value, pd.Categorical):
+                codes, labels = value.codes, value.categories
+            else:
+                codes, labels = pd.factorize(value, use_na_sentinel=True)
             value = pd.array(np.asarray(labels, dtype=object), dtype="str").take(codes, allow_fill=True)
+        elif kind == "object" and isinstance(value, pd.Categorical):
+            value = np.asarray(value, dtype=object)
+            value[pd.isna(value)] = None  # as the object array it stands for holds them
+            return pd.Series(value, index=self.index, dtype=object)
         elif kind == "object" or (isinstance(value, np.ndarray) and value.dtype == object):
             return pd.Series(value, index=self.index, dtype=object, copy=False)
         return pd.Series(value, index=self.index, copy=False)

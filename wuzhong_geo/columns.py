@@ -164,10 +164,20 @@ def repeated_text(labels, codes: np.ndarray) -> pd.Categorical:
     categories are sorted, so chunks of the same values get the same categories; broadcasting
     costs one small integer per row instead of one string.
     """
-    labels = np.asarray(labels, dtype=object)
-    present = np.flatnonzero(pd.notna(labels))
-    categories = np.array(sorted(set(labels[present])), dtype=object)
-    remap = np.full(len(labels) + 1, -1, dtype=np.int64)  # the last entry: a code of -1 stays missing
-    remap[present] = np.searchsorted(categories, labels[present])
-    codes = np.asarray(codes, dtype=np.int64)
-    return pd.Categorical.from_codes(remap[codes], categories=pd.Index(categories, dtype="str"))
+    return TextLabels(labels).take(codes)
+
+
+class TextLabels:
+    """Labels prepared once for :func:`repeated_text` (e.g. the names of a layer's features)."""
+
+    def __init__(self, labels) -> None:
+        labels = np.asarray(labels, dtype=object)
+        present = np.flatnonzero(pd.notna(labels))
+        categories = np.array(sorted(set(labels[present])), dtype=object)
+        self.remap = np.full(len(labels) + 1, -1, dtype=np.int64)  # the last: a code of -1 stays missing
+        self.remap[present] = np.searchsorted(categories, labels[present])
+        self.dtype = pd.CategoricalDtype(pd.Index(categories, dtype="str"))
+
+    def take(self, codes: np.ndarray) -> pd.Categorical:
+        """``labels[codes]`` as a categorical (see :func:`repeated_text`)."""
+        return pd.Categorical.from_codes(self.remap[np.asarray(codes, dtype=np.int64)], dtype=self.dtype)

@@ -119,7 +119,7 @@ def _values(column, rows: np.ndarray) -> np.ndarray:
     """The values of a column (Series or array) at ``rows``, as objects."""
     if isinstance(column, pd.Series):
         return column.iloc[rows].to_numpy(dtype=object)
-    return np.asarray(column, dtype=object)[rows]
+    return np.asarray(column[rows], dtype=object)
 
 
 def _combinations(columns: list) -> tuple[np.ndarray, np.ndarray]:

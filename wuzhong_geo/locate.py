@@ -18,7 +18,7 @@ import shapely
 
 from wuzhong_geo.chunk import Chunk, Columns, to_storage
 from wuzhong_geo.classify import classify_points
-from wuzhong_geo.columns import ZONE_PART_COLUMNS, format_numbers
+from wuzhong_geo.columns import ZONE_PART_COLUMNS, format_numbers, repeated_text
 from wuzhong_geo.context import CheckContext
 from wuzhong_geo.policy_check import policy_columns
 from wuzhong_geo.settings import STORAGE_CRS
@@ -47,13 +47,13 @@ def locate(chunk: Chunk, ctx: CheckContext) -> gpd.GeoDataFrame:
 
     # 1. points: the classifier (exact grid lookup)
     status = np.full(n, None, dtype=object)
-    units = {c: np.full(n, None, dtype=object) for c in UNIT_COLUMNS}
+    units = {c: _Units(n) for c in UNIT_COLUMNS}  # kept as codes: text is made once per value
     pts = np.flatnonzero(is_point & chunk.has_geom)
     if pts.size:
         cls = classify_points(chunk.lon[pts], chunk.lat[pts])
         status[pts] = _objects(cls["status"])
         for c in UNIT_COLUMNS:
-            units[c][pts] = _objects(cls[c])
+            units[c].put(pts, cls[c].array)
 
     # 2. polygons, lines and buffered points: overlay in EPSG:4549
     areal = chunk.has_geom & ~is_point
@@ -71,13 +71,14 @@ def locate(chunk: Chunk, ctx: CheckContext) -> gpd.GeoDataFrame:
     status[areal] = a_status[areal]
     # the primary town of a polygon/line gives its units; points keep the classifier's
     if areal.any():
+        where = np.flatnonzero(areal)
         primary = out["code"][areal]
-        units["code"][areal] = primary
-        units["functional_zone"][areal] = out["functional_zone"][areal]
+        units["code"].put(where, primary)
+        units["functional_zone"].put(where, out["functional_zone"][areal])
         for c in ("name", "management_zone", "subregion"):
-            units[c][areal] = pd.Series(primary).map(ctx.towns[c]).to_numpy(dtype=object)
+            units[c].put(where, pd.Series(primary).map(ctx.towns[c]).to_numpy(dtype=object))
     for c in UNIT_COLUMNS:
-        out[c] = units[c]
+        out.set_text(c, units[c].categorical())
     # points (unbuffered): the lists are their single units
     single = is_point & ~chunk.buffered
     out["functional_zones"][single] = out.read("functional_zone")[single]
@@ -105,6 +106,34 @@ def locate(chunk: Chunk, ctx: CheckContext) -> gpd.GeoDataFrame:
     for step in COLUMN_STEPS:
         chunk.add(step(chunk, ctx))
     return zone_parts
+
+
+class _Units:
+    """A unit column (code, name, zone…) collected as codes into its distinct values."""
+
+    def __init__(self, n: int) -> None:
+        self.codes = np.full(n, -1, dtype=np.int64)
+        self.labels: list[str] = []
+        self._index: dict[str, int] = {}
+
+    def _codes_of(self, values) -> np.ndarray:
+        """The code of each value (-1: missing), adding new values."""
+        return np.array(
+            [-1 if pd.isna(v) else self._index.setdefault(v, len(self._index)) for v in values],
+            dtype=np.int64,
+        )
+
+    def put(self, rows: np.ndarray, values) -> None:
+        """Set ``rows`` to ``values`` (a categorical, or a few objects)."""
+        if isinstance(values, pd.Categorical):
+            remap = np.append(self._codes_of(values.categories), -1)
+            self.codes[rows] = remap[values.codes]
+        else:
+            self.codes[rows] = self._codes_of(values)
+
+    def categorical(self) -> pd.Categorical:
+        """The column as a categorical (categories sorted, as :func:`repeated_text` makes them)."""
+        return repeated_text(list(self._index), self.codes)
 
 
 def _objects(values: pd.Series) -> np.ndarray:

@@ -14,7 +14,7 @@ import pandas as pd
 import shapely
 
 from wuzhong_geo.chunk import Chunk, to_analysis
-from wuzhong_geo.columns import repeated_text
+from wuzhong_geo.columns import TextLabels
 from wuzhong_geo.context import CheckContext
 
 ColumnStep = Callable[[Chunk, CheckContext], pd.DataFrame]
@@ -62,7 +62,8 @@ def measure(chunk: Chunk, ctx: CheckContext) -> None:
                 best = np.argmin(np.where(np.isnan(d), np.inf, d), axis=1)
                 dist[other] = d[np.arange(other.size), best]
                 nearest[other] = best
-        out[f"nearest_{k}"] = repeated_text(names, nearest)
+        labels = ctx.memo(f"nearest_labels_{k}", lambda names=names: TextLabels(names))
+        out[f"nearest_{k}"] = labels.take(nearest)
         out[f"dist_{k}_m"] = np.round(dist, 1)
     for step in COLUMN_STEPS:
         chunk.add(step(chunk, ctx))
