@@ -19,6 +19,7 @@ import numpy as np
 import openpyxl
 import pandas as pd
 import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 
 from wuzhong_geo import gpkg
@@ -130,6 +131,12 @@ def test_every_format_holds_the_results(checked, tmp_path, flavour):
     np.testing.assert_allclose(package["dist_waterway_m"], sites["dist_waterway_m"], equal_nan=True)
     same = parquet.geometry.geom_equals_exact(sites.geometry.reset_index(drop=True), tolerance=0)
     assert same.sum() == sites.geometry.notna().sum()
+    # Parquet dictionaries for repeated texts and categoricals, none for plain all-different texts
+    group = pq.ParquetFile(out / "results.parquet").metadata.row_group(0)
+    encodings = {group.column(i).path_in_schema: group.column(i).encodings for i in range(group.num_columns)}
+    assert "RLE_DICTIONARY" in encodings["status"] and "RLE_DICTIONARY" not in encodings["dist_waterway_m"]
+    categorical = flavour == "category"  # Arrow dictionaries reach the writers decoded (outputs/table.py)
+    assert frame["项目名称"].is_unique and ("RLE_DICTIONARY" in encodings["项目名称"]) == categorical
 
 
 def test_xlsx_is_a_valid_package_with_shared_strings(checked, tmp_path):
