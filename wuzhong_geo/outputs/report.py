@@ -191,6 +191,8 @@ def _equals(values: pd.Series, text: str) -> np.ndarray:
 
 
 def _e(value) -> str:
+    if type(value) is str:  # most cells: no missing-value tests (several thousand cells per report)
+        return html.escape(value)
     if value is None or (isinstance(value, float) and np.isnan(value)) or value is pd.NA:
         return ""
     try:
