@@ -12,7 +12,7 @@ import geopandas as gpd
 import pandas as pd
 
 from wuzhong_geo.chunk import Chunk, prepare_chunk
-from wuzhong_geo.columns import enforce_dtypes, result_columns
+from wuzhong_geo.columns import enforce_dtype, result_columns
 from wuzhong_geo.context import CheckContext
 from wuzhong_geo.inputs import INTERNAL_COLUMNS, InputInfo
 from wuzhong_geo.judge import judge
@@ -43,9 +43,9 @@ def assemble(chunk: Chunk, ctx: CheckContext) -> gpd.GeoDataFrame:
     extra = [c for c in out if c not in order]  # a column step not yet in the contract
     if extra:
         raise ValueError(f"columns {extra} are not declared in wuzhong_geo.columns")
-    data = {c: sites[c] for c in own} | {c: out.series(c) for c in out}
+    data = {c: sites[c] for c in own} | {c: enforce_dtype(c, out.series(c)) for c in out}
     # a GeometryArray, not an object column: GeoDataFrame would re-check every geometry
     data["geometry"] = gpd.array.from_shapely(chunk.geoms, crs=STORAGE_CRS)
     result = pd.DataFrame({c: data[c] for c in order}, index=sites.index, copy=False)
-    result = gpd.GeoDataFrame(result, geometry="geometry", crs=STORAGE_CRS)
-    return enforce_dtypes(result)
+    # the "geometry" column (EPSG:4326, from its array) becomes the active one, without a copy
+    return gpd.GeoDataFrame(result, copy=False)

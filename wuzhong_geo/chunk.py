@@ -157,15 +157,16 @@ class Chunk:
             self.out[col] = frame[col]
 
 
-def geometry_kind(geoms: np.ndarray) -> np.ndarray:
+#: Geometry kinds by dimension + 1 (0: no geometry).
+KINDS = ("", "point", "line", "polygon")
+
+
+def geometry_kind(geoms: np.ndarray) -> pd.Categorical:
     """point | line | polygon | '' (none) per geometry; collections by their highest dimension."""
-    dim = shapely.get_dimensions(geoms)
-    kind = np.full(len(geoms), "", dtype=object)
-    kind[dim == 0] = "point"
-    kind[dim == 1] = "line"
-    kind[dim == 2] = "polygon"
-    kind[pd.isna(geoms)] = ""
-    return kind
+    dim = shapely.get_dimensions(geoms)  # -1 where there is no geometry
+    return pd.Categorical.from_codes(
+        np.where(pd.isna(geoms), 0, dim + 1), dtype=pd.CategoricalDtype(pd.Index(KINDS, dtype="str"))
+    )
 
 
 def _highest_dimension(geoms: np.ndarray, kind: np.ndarray) -> np.ndarray:
@@ -202,7 +203,8 @@ def prepare_chunk(sites: gpd.GeoDataFrame, info: InputInfo, buffer_m: float | No
     has_geom = ~pd.isna(geoms)
     has_geom[has_geom] = ~shapely.is_empty(geoms[has_geom])  # POINT EMPTY has no x/y
     geoms = np.where(has_geom, geoms, None)
-    kind = geometry_kind(geoms)
+    kinds = geometry_kind(geoms)
+    kind = np.asarray(KINDS, dtype=object)[kinds.codes]
     geoms = _highest_dimension(geoms, kind)
     is_point = kind == "point"
     plain = has_geom & (shapely.get_type_id(geoms) == 0)
@@ -225,7 +227,7 @@ def prepare_chunk(sites: gpd.GeoDataFrame, info: InputInfo, buffer_m: float | No
         analysis[plain] = shapely.points(x[plain], y[plain])
         analysis[buffered] = shapely.buffer(analysis[buffered], buffer_m, quad_segs=16)
     out = Columns(sites.index, [c.name for c in (*CORE, *TAIL)])
-    out["geometry_type"] = kind
+    out.set_text("geometry_type", kinds)
     out["wgs84_lon"], out["wgs84_lat"] = np.round(lon, 7), np.round(lat, 7)
     return Chunk(
         sites=sites,

@@ -122,15 +122,14 @@ def result_column_names() -> list[str]:
     return result_columns([], INFRASTRUCTURE_KINDS)
 
 
-def enforce_dtypes(frame: pd.DataFrame) -> pd.DataFrame:
-    """Cast known result columns to their kind (floats, nullable booleans) in place; return it."""
-    for col in frame.columns:
-        kind = kind_of(col)
-        if kind == "float" and frame[col].dtype != np.float64:
-            frame[col] = frame[col].astype(float)
-        elif kind == "bool" and frame[col].dtype != "boolean":
-            frame[col] = frame[col].astype("boolean")
-    return frame
+def enforce_dtype(column: str, values: pd.Series) -> pd.Series:
+    """A known result column cast to its kind (floats, nullable booleans); other columns as they are."""
+    kind = kind_of(column)
+    if kind == "float" and values.dtype != np.float64:
+        return values.astype(float)
+    if kind == "bool" and values.dtype != "boolean":
+        return values.astype("boolean")
+    return values
 
 
 def label(column: str) -> tuple[str, str]:

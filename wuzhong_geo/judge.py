@@ -42,7 +42,7 @@ def judge(chunk: Chunk, ctx: CheckContext) -> None:
         else (info.name_col if info.name_col in sites else None)
     )
     if cat_source:
-        out["rule_category"] = _categories(sites[cat_source], ctx)
+        out.set_text("rule_category", _categories(sites[cat_source], ctx))
 
     out["message"] = _messages(out, sites, final, chunk.analysed)
     land = np.nan_to_num(out["land_share"], nan=0.0)
@@ -53,12 +53,11 @@ def judge(chunk: Chunk, ctx: CheckContext) -> None:
         partly_outside_district=(land > 0) & (land + water < 1 - MIN_SHARE) & (final == "ok"),
     )
     flags = apply_rules(ctx.rules, rule_view)
-    out["flags"] = flags["flags"].to_numpy()
-    out["flag_level"] = flags["flag_level"].to_numpy()
-    out["flag_notes"] = flags["flag_notes"].to_numpy()
+    for col in ("flags", "flag_level", "flag_notes"):
+        out.set_text(col, flags[col].array)
 
 
-def _categories(text: pd.Series, ctx: CheckContext) -> np.ndarray:
+def _categories(text: pd.Series, ctx: CheckContext) -> pd.Categorical:
     """Rule category per row: each distinct text once, and only texts holding some keyword."""
     codes, distinct = pd.factorize(text.astype("string").fillna(""))
     distinct = pd.Series(distinct, dtype="string")
@@ -69,9 +68,7 @@ def _categories(text: pd.Series, ctx: CheckContext) -> np.ndarray:
     if hit.any():
         cats = categorise(distinct[hit].reset_index(drop=True), ctx.rules.categories)
         found[hit] = cats.astype(object).where(cats.notna(), None).to_numpy()
-    out = found[codes] if len(codes) else np.full(0, None, dtype=object)
-    out[codes < 0] = None
-    return out
+    return repeated_text(found, codes)  # code -1 (no text): missing
 
 
 def _list_contains(lists: pd.Series, values: pd.Series) -> np.ndarray:
@@ -105,8 +102,8 @@ def _messages(
     key["shore_km"] = np.where(water, np.round(out["taihu_shore_m"] / 1000, 1), np.nan)
     key["edge_km"] = np.where(outside, np.round(out["district_distance_m"] / 1000, 1), np.nan)
     key["analysed"], key["final"] = analysed, final
-    key["pre"] = sites["_message"].to_numpy(dtype=object)
-    key["notes"] = sites["_notes"].to_numpy(dtype=object)
+    key["pre"] = sites["_message"]  # Series: factorised as Arrow text, no objects per row
+    key["notes"] = sites["_notes"]
     codes, first = _combinations(list(key.values()))
     distinct = {}
     for c, v in key.items():

@@ -113,6 +113,13 @@ class SegmentIndex:
             row = np.floor((y - self.y0) / self.cell)
             # NaN compares False: not on the grid, and not finite either
             on_grid = (col >= 0) & (col < self.nx) & (row >= 0) & (row < self.ny)
+        if on_grid.all():  # the usual case: slices, no copies
+            for start in range(0, len(x), self.block):
+                sel = slice(start, start + self.block)
+                dist[sel], which[sel] = self._near(
+                    x[sel], y[sel], (row[sel] * self.nx + col[sel]).astype(np.int64)
+                )
+            return dist, which
         idx = np.flatnonzero(on_grid)
         for start in range(0, len(idx), self.block):
             sel = idx[start : start + self.block]
@@ -135,29 +142,30 @@ class SegmentIndex:
         return dist, which
 
     def _near(self, x: np.ndarray, y: np.ndarray, cell: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Nearest of each point's cell candidates (points in cells of one candidate: that one)."""
+        """Nearest of each point's cell candidates: the first one, then any strictly nearer other.
+
+        Candidates are in segment order, so ties go to the lowest segment, as an argmin over all
+        segments would give. Most cells have one candidate: the others are one pair each.
+        """
         first = self.offsets[cell]
         counts = self.offsets[cell + 1] - first
-        dist = np.empty(len(x))
-        which = np.empty(len(x), dtype=np.int64)
-        one = counts == 1
-        single, multi = np.flatnonzero(one), np.flatnonzero(~one)
-        pos = first[single]
-        dist[single] = self._distance(x[single], y[single], pos)
-        which[single] = self.cand_owner[pos]
-        if multi.size:
-            first, counts = first[multi], counts[multi]
-            ends = np.cumsum(counts)
-            starts = ends - counts
+        dist = self._distance(x, y, first)
+        best = first.copy()
+        rest = np.flatnonzero(counts > 1)
+        if rest.size:
+            left = counts[rest] - 1
+            ends = np.cumsum(left)
+            starts = ends - left
             pair = np.arange(ends[-1])
-            pos = pair + np.repeat(first - starts, counts)  # each (point, candidate) pair's candidate
-            d = self._distance(np.repeat(x[multi], counts), np.repeat(y[multi], counts), pos)
-            best = np.minimum.reduceat(d, starts)
-            # the first candidate (lowest segment) reaching the minimum, as an argmin would pick
-            hit = np.minimum.reduceat(np.where(d == np.repeat(best, counts), pair, len(pair)), starts)
-            dist[multi] = best
-            which[multi] = self.cand_owner[pos[hit]]
-        return dist, which
+            pos = pair + np.repeat(first[rest] + 1 - starts, left)  # each pair's candidate
+            d = self._distance(np.repeat(x[rest], left), np.repeat(y[rest], left), pos)
+            low = np.minimum.reduceat(d, starts)
+            # the first (lowest segment) of the other candidates reaching their minimum
+            hit = np.minimum.reduceat(np.where(d == np.repeat(low, left), pair, len(pair)), starts)
+            nearer = low < dist[rest]
+            dist[rest[nearer]] = low[nearer]
+            best[rest[nearer]] = pos[hit[nearer]]
+        return dist, self.cand_owner[best]
 
     def _distance(self, px: np.ndarray, py: np.ndarray, pos: np.ndarray) -> np.ndarray:
         """Distance from each point to candidate ``pos``: :func:`_segment_distance`'s arithmetic.
