@@ -137,6 +137,8 @@ class Chunk:
     #: status, which rows are located in a town, and every town code / management zone touched.
     analysed: np.ndarray | None = None
     status: np.ndarray | None = None
+    analysed_codes: pd.Categorical | None = None  # the same two as categoricals (fast to group)
+    status_codes: pd.Categorical | None = None
     located: np.ndarray | None = None
     town_codes: pd.Series | None = None
     management_zones: pd.Series | None = None

@@ -44,7 +44,7 @@ def judge(chunk: Chunk, ctx: CheckContext) -> None:
     if cat_source:
         out.set_text("rule_category", _categories(sites[cat_source], ctx))
 
-    out["message"] = _messages(out, sites, final, chunk.analysed)
+    out["message"] = _messages(out, sites, chunk.status_codes, chunk.analysed_codes)
     land = np.nan_to_num(out["land_share"], nan=0.0)
     water = np.nan_to_num(out["taihu_share"], nan=0.0)
     rule_view = out.frame(raw=True).assign(
@@ -88,8 +88,8 @@ _MESSAGE_COLUMNS = (
 
 
 def _messages(
-    out: Columns, sites: gpd.GeoDataFrame, final: np.ndarray, analysed: np.ndarray
-) -> np.ndarray:
+    out: Columns, sites: gpd.GeoDataFrame, final: pd.Categorical, analysed: pd.Categorical
+) -> pd.Categorical:
     """One Chinese sentence per site, composed once per distinct combination of its inputs.
 
     ``analysed`` is the status the geometry itself gives (before bad input overrides it), so a

@@ -46,12 +46,12 @@ def locate(chunk: Chunk, ctx: CheckContext) -> gpd.GeoDataFrame:
     is_point = chunk.kind == "point"
 
     # 1. points: the classifier (exact grid lookup)
-    status = np.full(n, None, dtype=object)
-    units = {c: _Units(n) for c in UNIT_COLUMNS}  # kept as codes: text is made once per value
+    status = _Units(n)  # the status the geometry gives; texts kept as codes, as the units
+    units = {c: _Units(n) for c in UNIT_COLUMNS}
     pts = np.flatnonzero(is_point & chunk.has_geom)
     if pts.size:
         cls = classify_points(chunk.lon[pts], chunk.lat[pts])
-        status[pts] = _objects(cls["status"])
+        status.put(pts, cls["status"].array)
         for c in UNIT_COLUMNS:
             units[c].put(pts, cls[c].array)
 
@@ -68,7 +68,8 @@ def locate(chunk: Chunk, ctx: CheckContext) -> gpd.GeoDataFrame:
         "ok",
         np.where(out["taihu_share"] > 1e-9, "in_taihu_water", "outside_district"),
     )
-    status[areal] = a_status[areal]
+    if areal.any():
+        status.put(np.flatnonzero(areal), a_status[areal])
     # the primary town of a polygon/line gives its units; points keep the classifier's
     if areal.any():
         where = np.flatnonzero(areal)
@@ -92,14 +93,22 @@ def locate(chunk: Chunk, ctx: CheckContext) -> gpd.GeoDataFrame:
     out["crosses_town_boundary"][single] = False
 
     # 3. statuses decided before analysis win (bad coordinates/geometry); keep analysis of repairs
-    final = np.where(pd.isna(pre_status), status, pre_status)
-    final = np.where(pd.isna(final), "invalid_coordinates", final)
-    out["status"] = final
-    located = np.isin(final, ["ok", "invalid_geometry"]) & pd.notna(out["code"])
+    analysed = status.codes.copy()
+    given = np.flatnonzero(pd.notna(pre_status))
+    status.put(given, pre_status[given])
+    status.put(np.flatnonzero(status.codes < 0), ["invalid_coordinates"] * int((status.codes < 0).sum()))
+    analysed[analysed < 0] = status.code("")  # no status of its own: ""
+    labels = np.asarray(status.labels, dtype=object)
+    final = labels[status.codes]
+    out.set_text("status", status.categorical())
+    located = np.isin(status.codes, [status.code("ok"), status.code("invalid_geometry")])
+    located &= pd.notna(out["code"])
     for c in UNIT_COLUMNS + ["functional_zones", "towns"]:
         out[c][~located] = None
-    chunk.analysed = np.where(pd.isna(status), "", status)
+    chunk.analysed = labels[analysed]
+    chunk.analysed_codes = repeated_text(labels, analysed)
     chunk.status = final
+    chunk.status_codes = out["status"]
     chunk.located = located
     chunk.town_codes = pd.Series(town_codes, index=chunk.index, dtype=object)
     chunk.management_zones = pd.Series(mgmt_list, index=chunk.index, dtype=object)
@@ -113,15 +122,20 @@ class _Units:
 
     def __init__(self, n: int) -> None:
         self.codes = np.full(n, -1, dtype=np.int64)
-        self.labels: list[str] = []
         self._index: dict[str, int] = {}
+
+    @property
+    def labels(self) -> list[str]:
+        """The distinct values, by code."""
+        return list(self._index)
+
+    def code(self, value: str) -> int:
+        """The code of a value (added if new)."""
+        return self._index.setdefault(value, len(self._index))
 
     def _codes_of(self, values) -> np.ndarray:
         """The code of each value (-1: missing), adding new values."""
-        return np.array(
-            [-1 if pd.isna(v) else self._index.setdefault(v, len(self._index)) for v in values],
-            dtype=np.int64,
-        )
+        return np.array([-1 if pd.isna(v) else self.code(v) for v in values], dtype=np.int64)
 
     def put(self, rows: np.ndarray, values) -> None:
         """Set ``rows`` to ``values`` (a categorical, or a few objects)."""
@@ -134,13 +148,6 @@ class _Units:
     def categorical(self) -> pd.Categorical:
         """The column as a categorical (categories sorted, as :func:`repeated_text` makes them)."""
         return repeated_text(list(self._index), self.codes)
-
-
-def _objects(values: pd.Series) -> np.ndarray:
-    """A categorical's values as an object array, None where missing (no text per row is made)."""
-    cat = values.array
-    labels = np.append(np.asarray(cat.categories, dtype=object), None)
-    return labels[cat.codes]
 
 
 def _overlay(

@@ -29,17 +29,18 @@ MEASURED_STATUSES = ("ok", "in_taihu_water", "outside_district", "invalid_geomet
 def measure(chunk: Chunk, ctx: CheckContext) -> None:
     """Fill the distance columns of ``chunk.out`` (after :func:`wuzhong_geo.locate.locate`)."""
     out, n = chunk.out, len(chunk)
-    measured = chunk.has_geom & np.isin(chunk.status, MEASURED_STATUSES)
+    measured = chunk.has_geom & np.asarray(chunk.status_codes.isin(MEASURED_STATUSES))
     target = chunk.analysis.copy()  # distances from the site itself, not from its buffer
     unbuffer = chunk.buffered & ~chunk.plain
     if unbuffer.any():
         target[unbuffer] = to_analysis(chunk.geoms[unbuffer])
     mi = np.flatnonzero(measured)
     pt = chunk.plain[mi]  # points: the numpy segment index; lines, polygons, multipoints: GEOS
-    px, py = chunk.x[mi[pt]], chunk.y[mi[pt]]
+    points = mi[pt]
+    px, py = chunk.x[points], chunk.y[points]
     if mi.size:
         shore = np.full(n, np.nan)
-        shore[mi[pt]] = ctx.shore_index.query(px, py)[0]
+        shore[points] = ctx.shore_index.query(px, py)[0]
         shore[mi[~pt]] = shapely.distance(target[mi[~pt]], ctx.shore)
         out["taihu_shore_m"] = np.round(shore, 1)
         outside = np.flatnonzero(measured & (chunk.analysed == "outside_district"))
@@ -55,7 +56,7 @@ def measure(chunk: Chunk, ctx: CheckContext) -> None:
         dist = np.full(n, np.nan)
         nearest = np.full(n, -1, dtype=np.int64)  # index into names; -1: not measured
         if mi.size:
-            dist[mi[pt]], nearest[mi[pt]] = ctx.infra_index[k].query(px, py)
+            dist[points], nearest[points] = ctx.infra_index[k].query(px, py)
             other = mi[~pt]
             if other.size:
                 d = shapely.distance(target[other][:, None], feats[None, :])

@@ -43,7 +43,7 @@ class SegmentIndex:
         geoms,
         cell: float = 1000.0,
         margin: float = 30_000.0,
-        block: int = 50_000,
+        block: int = 250_000,
         span: float = 0.0,
         coarse: float = 0.0,
     ):
@@ -106,14 +106,16 @@ class SegmentIndex:
     def query(self, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Return ``(distance, feature index)`` of the nearest feature for each point."""
         x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
-        dist = np.full(len(x), np.nan)
-        which = np.full(len(x), -1, dtype=np.int64)
         with np.errstate(invalid="ignore"):
             col = np.floor((x - self.x0) / self.cell)
             row = np.floor((y - self.y0) / self.cell)
             # NaN compares False: not on the grid, and not finite either
             on_grid = (col >= 0) & (col < self.nx) & (row >= 0) & (row < self.ny)
-        if on_grid.all():  # the usual case: slices, no copies
+        if len(x) <= self.block and on_grid.all():  # the usual case: one pass, no copies
+            return self._near(x, y, (row * self.nx + col).astype(np.int64))
+        dist = np.full(len(x), np.nan)
+        which = np.full(len(x), -1, dtype=np.int64)
+        if on_grid.all():  # slices, no copies
             for start in range(0, len(x), self.block):
                 sel = slice(start, start + self.block)
                 dist[sel], which[sel] = self._near(
@@ -150,7 +152,7 @@ class SegmentIndex:
         first = self.offsets[cell]
         counts = self.offsets[cell + 1] - first
         dist = self._distance(x, y, first)
-        best = first.copy()
+        best = first  # a new array: updated in place
         rest = np.flatnonzero(counts > 1)
         if rest.size:
             left = counts[rest] - 1

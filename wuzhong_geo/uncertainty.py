@@ -208,8 +208,9 @@ def current_lines() -> _Lines:
 
 def _groups(codes: np.ndarray, n_groups: int) -> list[np.ndarray]:
     """The row positions of each code 0..n_groups-1 (one sort, no per-row Python; -1 is left out)."""
-    order = np.argsort(codes, kind="stable")
-    edges = np.searchsorted(codes[order], np.arange(n_groups + 1))
+    small = codes.astype(np.int16) if n_groups < 2**15 else codes  # a radix sort for small codes
+    order = np.argsort(small, kind="stable")
+    edges = np.searchsorted(small[order], np.arange(n_groups + 1))
     return [order[edges[i]:edges[i + 1]] for i in range(n_groups)]
 
 
