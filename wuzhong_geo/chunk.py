@@ -74,9 +74,13 @@ class Columns(dict):
 
     def read(self, col: str) -> np.ndarray:
         """A copy of a column as objects, missing text as the frame column would give it (NaN in ``str``)."""
-        value = np.array(self[col], dtype=object)
-        if self.text.get(col) == "str":
-            value[pd.isna(value)] = np.nan
+        value = self[col]
+        missing = np.nan if self.text.get(col) == "str" else None
+        if isinstance(value, pd.Categorical):  # by code: no conversion per row
+            return np.append(np.asarray(value.categories, dtype=object), missing)[value.codes]
+        value = np.array(value, dtype=object)
+        if missing is not None:
+            value[pd.isna(value)] = missing
         return value
 
     def series(self, col: str, raw: bool = False) -> pd.Series:
