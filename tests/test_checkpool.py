@@ -9,11 +9,14 @@ import sys
 import threading
 from pathlib import Path
 
+import numpy as np
+import pandas as pd
 import pyarrow.parquet as pq
 import pytest
 from typer.testing import CliRunner
 
-from wuzhong_geo.checkpool import CheckPool, fork_is_safe, plan_chunk_size
+from wuzhong_geo import checkpool, pipeline
+from wuzhong_geo.checkpool import CheckPool, fork_is_safe, lead_in, plan_chunk_size
 from wuzhong_geo.cli import app
 from wuzhong_geo.errors import InputError
 from wuzhong_geo.prefetch import prefetched
@@ -137,7 +140,7 @@ def test_prefetched_stops_and_closes_its_source_when_left_early():
 
 
 def test_a_failed_run_stops_its_read_ahead(tmp_path, monkeypatch):
-    from wuzhong_geo import outputs, pipeline
+    from wuzhong_geo import outputs
 
     def boom(*args, **kwargs):
         raise RuntimeError("disk full")
@@ -150,3 +153,30 @@ def test_a_failed_run_stops_its_read_ahead(tmp_path, monkeypatch):
     assert failure.tb is not None
     assert "read-ahead" not in {t.name for t in threading.enumerate()} - before
     assert not (tmp_path / "out").exists()
+
+
+def test_the_first_chunk_is_cut_short_and_order_is_kept():
+    frames = [pd.DataFrame({"row_id": np.arange(a, b)}) for a, b in ((1, 101), (101, 151), (151, 161))]
+    out = list(lead_in(iter(frames), first=30))
+    assert [len(f) for f in out] == [30, 70, 50, 10]
+    assert np.concatenate([f["row_id"].to_numpy() for f in out]).tolist() == list(range(1, 161))
+    assert [len(f) for f in lead_in(iter(frames[1:]), first=30)] == [50, 10]  # not over twice: as is
+    assert list(lead_in(iter([]), first=30)) == []
+
+
+def test_a_short_first_chunk_writes_the_same_files(tmp_path, monkeypatch):
+    """50,000 points in one chunk, with and without the short first chunk: the same bytes."""
+    rng = np.random.default_rng(3)
+    n = 50_000
+    source = tmp_path / "pts.csv"
+    pd.DataFrame({"name": [f"p{i}" for i in range(n)], "lon": rng.uniform(120.2, 120.95, n).round(6),
+                  "lat": rng.uniform(30.95, 31.4, n).round(6)}).to_csv(source, index=False)
+    runs = {}
+    for rows in (20_000, 10**9):
+        monkeypatch.setattr(checkpool, "LEAD_IN_ROWS", rows)
+        out = tmp_path / f"lead{rows}"
+        pipeline.run(source, out, chunk_size=n, formats="csv,parquet", progress=False)
+        runs[rows] = out
+    short, whole = runs[20_000], runs[10**9]
+    assert (short / "results.csv").read_bytes() == (whole / "results.csv").read_bytes()
+    assert pq.read_table(short / "results.parquet").equals(pq.read_table(whole / "results.parquet"))

@@ -38,6 +38,8 @@ _INHERITED: tuple[CheckContext, InputInfo] | None = None
 #: Inputs from this many rows up to three default chunks are cut into four chunks, so that the
 #: writers of one chunk run while the next is checked (10⁵ rows with every output: 8.4 → 6.9 s).
 SPLIT_FROM_ROWS = 50_000
+#: Rows of the first chunk of a bigger input (:func:`lead_in`).
+LEAD_IN_ROWS = 20_000
 
 
 def plan_chunk_size(rows: int, chunk_size: int | None, default_chunk: int) -> int:
@@ -45,6 +47,25 @@ def plan_chunk_size(rows: int, chunk_size: int | None, default_chunk: int) -> in
     if chunk_size is not None:
         return chunk_size
     return -(-rows // 4) if SPLIT_FROM_ROWS <= rows < 3 * default_chunk else default_chunk
+
+
+def lead_in(chunks: Iterable[gpd.GeoDataFrame], first: int | None = None) -> Iterator[gpd.GeoDataFrame]:
+    """``chunks`` with the first cut to ``first`` rows (default :data:`LEAD_IN_ROWS`) when it has more
+    than twice that many; its rest follows as a chunk of its own.
+
+    The writers start when the first chunk is checked; a short first chunk starts them early,
+    instead of leaving a core idle while a full chunk is checked.
+    """
+    first = LEAD_IN_ROWS if first is None else first
+    items = iter(chunks)
+    for head in items:
+        if len(head) > 2 * first:
+            yield head.iloc[:first]
+            yield head.iloc[first:]
+        else:
+            yield head
+        break
+    yield from items
 
 
 def fork_is_safe() -> bool:

@@ -32,7 +32,7 @@ from pandas.api.types import union_categoricals
 
 from wuzhong_geo import layers
 from wuzhong_geo.check import check_chunk
-from wuzhong_geo.checkpool import CheckPool, plan_chunk_size
+from wuzhong_geo.checkpool import CheckPool, lead_in, plan_chunk_size
 from wuzhong_geo.columns import ZONE_PART_COLUMNS, result_column_names, result_columns
 from wuzhong_geo.context import CheckContext, build_context
 from wuzhong_geo.errors import InputError
@@ -184,7 +184,7 @@ def run(
         try:
             # closed on the way out, error or not: the read-ahead thread stops and releases the input
             with closing(prefetched(check.reader.chunks(chunk_size))) as chunks:  # read, one chunk ahead
-                for results, zone_parts, seconds in pool.map(chunks):  # locate → measure → judge
+                for results, zone_parts, seconds in pool.map(lead_in(chunks)):  # locate → measure → judge
                     timing["check"] += seconds
                     counts.add(results)
                     writer.add(results, zone_parts)  # write
