@@ -89,15 +89,16 @@ class SegmentIndex:
             cells.append(r + start)
             segs.append(k)
         cells = np.concatenate(cells)
-        flat = np.concatenate(segs).astype(np.int64)
+        # each cell's candidate segments, in segment order; int32: 4 bytes per candidate (a fine
+        # grid over the district has millions), their terms are stored once per segment
+        self.flat = np.concatenate(segs).astype(np.int32)
         counts = np.bincount(cells, minlength=len(centres))
         self.offsets = np.concatenate([[0], np.cumsum(counts)])
-        # the candidates' segment terms, laid out by cell (computed as _segment_distance does)
-        ax, ay = self.a[flat, 0], self.a[flat, 1]
-        dx, dy = self.b[flat, 0] - ax, self.b[flat, 1] - ay
+        # the segments' terms of the distance (computed as _segment_distance does)
+        ax, ay = self.a[:, 0].copy(), self.a[:, 1].copy()
+        dx, dy = self.b[:, 0] - ax, self.b[:, 1] - ay
         l2 = dx * dx + dy * dy
-        self.cand = (ax, ay, dx, dy, np.where(l2 > 0, l2, 1.0))
-        self.cand_owner = self.owner[flat]
+        self.terms = (ax, ay, dx, dy, np.where(l2 > 0, l2, 1.0))
         # points off this grid: a coarser, wider one (built from the same segments) before all
         self.outer = (
             SegmentIndex(geoms, cell=coarse, margin=margin, block=block, span=SPAN_M) if coarse else None
@@ -167,14 +168,15 @@ class SegmentIndex:
             nearer = low < dist[rest]
             dist[rest[nearer]] = low[nearer]
             best[rest[nearer]] = pos[hit[nearer]]
-        return dist, self.cand_owner[best]
+        return dist, self.owner[self.flat[best]]
 
     def _distance(self, px: np.ndarray, py: np.ndarray, pos: np.ndarray) -> np.ndarray:
         """Distance from each point to candidate ``pos``: :func:`_segment_distance`'s arithmetic.
 
         The same operations in the same order (so every rounding is the same), done in place.
         """
-        ax, ay, dx, dy, l2 = (np.take(c, pos) for c in self.cand)
+        seg = np.take(self.flat, pos)
+        ax, ay, dx, dy, l2 = (np.take(c, seg) for c in self.terms)
         # t = clip(((px - ax) * dx + (py - ay) * dy) / l2, 0, 1)
         t = np.subtract(px, ax)
         t *= dx
