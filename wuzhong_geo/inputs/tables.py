@@ -97,6 +97,8 @@ def open_text(path: Path, spec, encoding: str | None, explicit: dict) -> SiteRea
             yield from _records(path, codec, sep, skip, header, size)
 
     first = next(chunks(1000))
+    if len(first) < 1000:  # every record is in it: an exact count (blank lines are not records)
+        rows = len(first)
     return table_reader(chunks, first.head(0).drop(columns=MALFORMED), rows, spec, info, explicit,
                         first=first.drop(columns=MALFORMED))
 
