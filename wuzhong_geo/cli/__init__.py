@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import atexit
+import os
+import sys
+
 from wuzhong_geo.cli import all as _all  # noqa: F401  (registers the main job)
 from wuzhong_geo.cli import check as _check  # noqa: F401  (registers the command)
 from wuzhong_geo.cli import indicators as _indicators  # noqa: F401  (registers indicators, join)
@@ -17,4 +21,26 @@ from wuzhong_geo.cli.app import app
 
 def main() -> None:
     """Run the ``wuzhong-geo`` command."""
-    app()
+    try:
+        app()
+    except SystemExit as done:
+        _exit(done.code)
+    _exit(0)
+
+
+def _exit(code) -> None:
+    """End the process without tearing down its objects one by one.
+
+    A check of 10⁶ rows leaves ~1 GB of objects (indexes, caches) whose teardown took 0.7 s after
+    the last file was written (measured). Exit handlers still run (temporary folders, logging).
+    """
+    if code is not None and not isinstance(code, int):  # SystemExit("text"): print it, status 1
+        print(code, file=sys.stderr)
+        code = 1
+    atexit._run_exitfuncs()
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):  # a closed pipe: nothing more can reach it
+            pass
+    os._exit(code or 0)
