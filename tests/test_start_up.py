@@ -91,3 +91,14 @@ def test_the_segment_indexes_a_process_loads_stay_small():
     assert all(ix.flat.dtype == np.int32 for ix in indexes)
     assert all(len(term) == len(ix.a) for ix in indexes for term in ix.terms)  # one per segment
     assert sum(len(pickle.dumps(ix, protocol=5)) for ix in indexes) < 80e6
+
+
+@pytest.mark.parametrize(("args", "code"), [(["--help"], 0), (["nonsense"], 2), (["check", "missing.csv", "--out", "o"], 2)])
+def test_the_command_exits_with_its_status_and_runs_exit_handlers(tmp_path, args, code):
+    """``main`` skips the object teardown at exit, not the exit handlers (temporary folders, logging)."""
+    script = ("import atexit, sys; atexit.register(lambda: print('exit handler ran', flush=True))\n"
+              "from wuzhong_geo.cli import main; main()")
+    done = subprocess.run([sys.executable, "-c", script, *args], cwd=tmp_path, capture_output=True, text=True)
+    assert done.returncode == code, done.stderr
+    assert "exit handler ran" in done.stdout
+    assert "Traceback" not in done.stderr
