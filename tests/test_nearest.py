@@ -49,3 +49,17 @@ def test_ties_go_to_the_first_feature():
     want_d, want_w = _brute(index, x, np.zeros_like(x))
     np.testing.assert_array_equal(dist, want_d)
     assert (which == 0).all() and (want_w == 0).all()
+
+
+def test_points_in_several_blocks_get_the_answers_of_one():
+    """More points than a block: queried block by block, with the same numbers as in one pass."""
+    lines = [shapely.LineString([(0, 0), (5_000, 3_000), (9_000, 0)]), shapely.LineString([(0, 8_000), (9_000, 9_000)])]
+    index = SegmentIndex(lines, cell=500.0)
+    rng = np.random.default_rng(11)
+    x, y = rng.uniform(-1_000, 10_000, 5_000), rng.uniform(-1_000, 10_000, 5_000)
+    whole = index.query(x, y)
+    index.block = 700
+    blocks = index.query(x, y)
+    np.testing.assert_array_equal(blocks[0], whole[0])
+    np.testing.assert_array_equal(blocks[1], whole[1])
+    np.testing.assert_array_equal(whole[0], _brute(index, x, y)[0])

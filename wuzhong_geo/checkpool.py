@@ -58,13 +58,14 @@ def lead_in(chunks: Iterable[gpd.GeoDataFrame], first: int | None = None) -> Ite
     """
     first = LEAD_IN_ROWS if first is None else first
     items = iter(chunks)
-    for head in items:
-        if len(head) > 2 * first:
-            yield head.iloc[:first]
-            yield head.iloc[first:]
-        else:
-            yield head
-        break
+    head = next(items, None)
+    if head is None:
+        return
+    if len(head) > 2 * first:
+        yield head.iloc[:first]
+        yield head.iloc[first:]
+    else:
+        yield head
     yield from items
 
 

@@ -116,13 +116,6 @@ class SegmentIndex:
             return self._near(x, y, (row * self.nx + col).astype(np.int64))
         dist = np.full(len(x), np.nan)
         which = np.full(len(x), -1, dtype=np.int64)
-        if on_grid.all():  # slices, no copies
-            for start in range(0, len(x), self.block):
-                sel = slice(start, start + self.block)
-                dist[sel], which[sel] = self._near(
-                    x[sel], y[sel], (row[sel] * self.nx + col[sel]).astype(np.int64)
-                )
-            return dist, which
         idx = np.flatnonzero(on_grid)
         for start in range(0, len(idx), self.block):
             sel = idx[start : start + self.block]
