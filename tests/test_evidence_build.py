@@ -78,7 +78,7 @@ def test_uncertainty_thresholds_are_the_measured_error(report):
 
 
 def test_the_maps_print_the_leave_one_out_accuracy(report):
-    from wuzhong_geo.maps.layout import boundary_note
+    from wuzhong_geo.uncertainty import boundary_note
     from wuzhong_geo.web.maps import boundary_note as web_note
 
     loo = report["leave_one_out"]

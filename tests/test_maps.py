@@ -23,7 +23,8 @@ from wuzhong_geo import layers, style
 from wuzhong_geo.errors import InputError
 from wuzhong_geo.maps import STANDARD_MAPS, render_atlas, render_standard_set, thematic_map
 from wuzhong_geo.maps.labels import bbox_overlaps, label_boxes, label_overlaps
-from wuzhong_geo.maps.layout import boundary_note, wrap_text
+from wuzhong_geo.maps.layout import wrap_text
+from wuzhong_geo.uncertainty import boundary_note
 from wuzhong_geo.maps.output import save_figure
 from wuzhong_geo.settings import ANALYSIS_CRS, STORAGE_CRS
 

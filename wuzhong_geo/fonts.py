@@ -12,15 +12,13 @@ Two faces of the same design are used:
 from __future__ import annotations
 
 import hashlib
+import importlib.util
 import logging
 import os
 import sys
 import tempfile
 from functools import lru_cache
 from pathlib import Path
-
-import matplotlib as mpl
-from matplotlib import font_manager
 
 log = logging.getLogger(__name__)
 
@@ -36,10 +34,14 @@ _SKIP_RANGES = ((0xAC00, 0xD7AF), (0xE000, 0xF8FF))
 
 @lru_cache(maxsize=1)
 def cjk_font_path() -> Path:
-    """Return the path of the bundled CJK font file (from the ``mplfonts`` package)."""
-    import mplfonts
+    """Return the path of the bundled CJK font file (from the ``mplfonts`` package).
 
-    folder = Path(mplfonts.__file__).parent / "fonts"
+    Found without importing ``mplfonts`` (which imports matplotlib): Pillow draws with it too.
+    """
+    spec = importlib.util.find_spec("mplfonts")
+    if spec is None or not spec.submodule_search_locations:
+        raise FileNotFoundError("the mplfonts package is missing; install it (pip install mplfonts)")
+    folder = Path(list(spec.submodule_search_locations)[0]) / "fonts"
     for name in _CANDIDATES:
         path = folder / name
         if path.exists():
@@ -50,6 +52,9 @@ def cjk_font_path() -> Path:
 @lru_cache(maxsize=1)
 def use_cjk_font() -> str:
     """Register the CJK font with matplotlib, make it the default family and return its name."""
+    import matplotlib as mpl
+    from matplotlib import font_manager
+
     path = cjk_font_path()
     font_manager.fontManager.addfont(str(path))
     name = font_manager.FontProperties(fname=str(path)).get_name()
@@ -157,6 +162,8 @@ def truetype_cjk_font_path() -> Path:
 @lru_cache(maxsize=1)
 def use_truetype_cjk_font() -> str:
     """Register the TrueType copy with matplotlib and return its family name (for PDF output)."""
+    from matplotlib import font_manager
+
     use_cjk_font()
     font_manager.fontManager.addfont(str(truetype_cjk_font_path()))
     return TRUETYPE_FAMILY

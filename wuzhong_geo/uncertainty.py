@@ -112,6 +112,17 @@ def schematic_note() -> tuple[str, str]:
             f"({hit} of {inside} inside the district).")
 
 
+def boundary_note() -> tuple[str, str]:
+    """Return the (Chinese, English) note on the town boundaries in use."""
+    official = layers.active_boundaries()
+    if official is None:
+        return schematic_note()
+    zh = f"镇（街道）边界采用用户提供的官方文件：{official.name}；功能区内部分界为本项目假设。"
+    en = (f"Town boundaries from the official file {official.name}; splits inside towns are this "
+          "project's assumption.")
+    return zh, en
+
+
 def shared_lines(polygons: gpd.GeoDataFrame, key: str, outside: bool,
                  exclude: BaseGeometry | None = None) -> gpd.GeoDataFrame:
     """Cut each polygon's boundary into pieces by what lies across them (EPSG:4549 in and out).

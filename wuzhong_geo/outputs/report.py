@@ -1,8 +1,10 @@
 """The site-check report: one self-contained Chinese HTML page (tables + maps as inline PNG).
 
 Everything the input supplies (names, columns, messages) is escaped with :func:`html.escape`.
-Maps: one overview map of all sites, plus one small map per flagged site when there are at most
-:data:`MAX_SITE_MAPS` of them (more would make the page heavy; the overview then numbers them).
+Maps: one overview map of all sites (:mod:`~wuzhong_geo.outputs.report_map`: the sites drawn with
+Pillow on a base raster kept in the disk cache, so a run needs no matplotlib), plus one small map
+per flagged site when there are at most :data:`MAX_SITE_MAPS` of them (drawn with matplotlib; more
+would make the page heavy, and the overview then numbers them).
 The overview draws at most :data:`MAX_MAP_POINTS` sites (an even sample of larger inputs, said
 under the map); tables list at most :data:`MAX_TABLE_ROWS` rows each and count the rest, and
 every count is over all rows. Rows whose town or zone answer has low confidence (near a schematic
@@ -14,28 +16,23 @@ from __future__ import annotations
 import base64
 import html
 import io
+from collections import Counter
 from dataclasses import dataclass, field
-from functools import lru_cache
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
 
-from wuzhong_geo import coords, layers, uncertainty
-from wuzhong_geo.style import SEVERITY_LABELS
+from wuzhong_geo import layers, uncertainty
+from wuzhong_geo.outputs import report_map
 from wuzhong_geo.settings import ANALYSIS_CRS, STORAGE_CRS
 from wuzhong_geo.style import (
     CHECK_COLUMN_LABELS,
     CONFIDENCE_LABELS,
-    DISTRICT_EDGE,
-    INFRASTRUCTURE_KINDS,
+    SEVERITY_LABELS,
     SITE_STATUS_COLOURS,
     SITE_STATUS_LABELS,
-    TOWN_EDGE,
-    WATER,
-    WATER_EDGE,
-    ZONES,
 )
 
 #: Per-site maps are drawn when at most this many sites are flagged.
@@ -70,6 +67,7 @@ class ReportData:
     uncertain: list[pd.DataFrame] = field(default_factory=list)
     n_uncertain: int = 0
     site_geoms: list[gpd.GeoDataFrame] = field(default_factory=list)
+    map_counts: Counter = field(default_factory=Counter)  # located rows per map class, over every row
 
     @property
     def map_step(self) -> int:
@@ -104,6 +102,7 @@ class ReportData:
                 self.n_shapes += len(self.shapes[-1])
         flagged = (sites["flag_level"].astype(str) != "").to_numpy(dtype=bool)
         self.n_flagged += int(flagged.sum())
+        self._count_map_classes(sites, flagged)
         room = MAX_TABLE_ROWS - sum(len(f) for f in self.flagged)
         if room > 0 and flagged.any():
             self.flagged.append(_slim(sites, name, _first(flagged, room)))
@@ -118,6 +117,17 @@ class ReportData:
         if room > 0 and problems.any():
             self.problems.append(_slim(sites, name, _first(problems, room)))
         self._add_uncertain(sites, name)
+
+    def _count_map_classes(self, sites: pd.DataFrame, flagged: np.ndarray) -> None:
+        """Count the located rows per map class (:func:`report_map.site_keys`) for the map's legend."""
+        located = sites["wgs84_lon"].notna().to_numpy(dtype=bool)
+        for status, n in sites["status"][located].value_counts().items():
+            if n:
+                self.map_counts[str(status)] += int(n)
+        flagged_ok = int((located & flagged & _equals(sites["status"], "ok")).sum())
+        if flagged_ok:
+            self.map_counts["ok"] -= flagged_ok
+            self.map_counts["flagged"] += flagged_ok
 
     def _add_uncertain(self, sites: pd.DataFrame, name: pd.Series) -> None:
         """Keep the rows whose town or zone answer has low confidence (a schematic line is near)."""
@@ -150,6 +160,7 @@ class ReportData:
         self.n_points = sum(len(f) for f in self.points)
         self.n_shapes = sum(len(f) for f in self.shapes)
         self.n_flagged += later.n_flagged
+        self.map_counts.update(later.map_counts)
         self.n_problems += later.n_problems
 
 
@@ -246,199 +257,24 @@ def _png(fig) -> str:
     return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
 
 
-@lru_cache(maxsize=4)
-def _base_layers_cached(boundaries: str | None):
-    zones = layers.functional_zones().to_crs(ANALYSIS_CRS)
-    towns = layers.towns().to_crs(ANALYSIS_CRS)
-    taihu = layers.taihu_full().to_crs(ANALYSIS_CRS)
-    district = layers.district().to_crs(ANALYSIS_CRS)
-    return zones, towns, taihu, district
-
-
-def _base_layers():
-    active = layers.active_boundaries()
-    return _base_layers_cached(str(active) if active else None)
-
-
-def _path(geom):
-    """A matplotlib Path of a (multi)polygon, rings oriented so holes stay empty."""
-    from matplotlib.path import Path as MplPath
-
-    verts, codes = [], []
-    for poly in shapely.get_parts(shapely.orient_polygons(geom)):
-        for ring in [poly.exterior, *poly.interiors]:
-            xy = np.asarray(ring.coords)
-            if len(xy) < 3:
-                continue
-            verts.append(xy)
-            codes.append(
-                np.r_[MplPath.MOVETO, np.full(len(xy) - 2, MplPath.LINETO), MplPath.CLOSEPOLY]
-            )
-    if not verts:
-        return None
-    return MplPath(np.concatenate(verts), np.concatenate(codes).astype(np.uint8))
-
-
-def _fill(ax, geoms, **kwargs) -> None:
-    """Fill polygons without geopandas' plotting (which redraws the whole figure per call)."""
-    from matplotlib.collections import PathCollection
-
-    paths = [
-        p for p in (_path(g) for g in geoms if g is not None and not g.is_empty) if p is not None
-    ]
-    if paths:
-        ax.add_collection(PathCollection(paths, **kwargs))
-
-
-def _lines(ax, geoms, **kwargs) -> None:
-    """Draw lines and polygon outlines as one LineCollection."""
-    from matplotlib.collections import LineCollection
-
-    segs = []
-    for g in geoms:
-        if g is None or g.is_empty:
-            continue
-        if g.geom_type in ("Polygon", "MultiPolygon"):
-            g = g.boundary
-        for part in shapely.get_parts(g):
-            if part.geom_type in ("LineString", "LinearRing"):
-                segs.append(np.asarray(part.coords))
-            elif part.geom_type == "MultiLineString":
-                segs.extend(np.asarray(x.coords) for x in part.geoms)
-    if segs:
-        ax.add_collection(LineCollection(segs, **kwargs))
-
-
-def _draw_base(ax, zones, towns, taihu, district, infra=None, labels: bool = False) -> None:
-    _fill(ax, taihu.geometry, facecolor=WATER, edgecolor=WATER_EDGE, linewidth=0.4, zorder=1)
-    for _, row in zones.iterrows():
-        _fill(
-            ax, [row.geometry], facecolor=ZONES[row["zone"]][2], alpha=0.18, linewidth=0, zorder=2
-        )
-    _lines(ax, towns.geometry, colors=TOWN_EDGE, linewidths=0.4, zorder=3)
-    _lines(ax, district.geometry, colors=DISTRICT_EDGE, linewidths=0.9, zorder=4)
-    if infra is not None and len(infra):
-        for kind, group in infra.groupby("kind"):
-            style = INFRASTRUCTURE_KINDS.get(kind)
-            if style is None:
-                continue
-            lines = group[group.geom_type.isin(["LineString", "MultiLineString"])]
-            _lines(
-                ax, lines.geometry, colors=style[2], linewidths=max(style[3] * 0.6, 0.6), zorder=5
-            )
-    if labels:
-        for _, row in towns.iterrows():
-            p = row.geometry.representative_point()
-            ax.annotate(
-                row["short_name"],
-                (p.x, p.y),
-                fontsize=6,
-                color="#444444",
-                ha="center",
-                zorder=6,
-                annotation_clip=True,
-            )
-    ax.set_axis_off()
-
-
 def prepare() -> None:
-    """Import matplotlib and project the base layers ahead of rendering (run while the check works)."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot  # noqa: F401
-
-    from wuzhong_geo.fonts import use_cjk_font
-
-    use_cjk_font()
-    _base_layers()
+    """Import what the overview map needs ahead of rendering (run while the check works): Pillow, no matplotlib."""
+    from PIL import Image, ImageDraw, PngImagePlugin  # noqa: F401
 
 
-def _overview_map(data: ReportData, number_flagged: bool) -> str:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    from matplotlib.lines import Line2D
-
-    from wuzhong_geo.fonts import use_cjk_font
-
-    use_cjk_font()
-    zones, towns, taihu, district = _base_layers()
-    fig, ax = plt.subplots(figsize=(8.2, 6.4), dpi=100)
-    _draw_base(ax, zones, towns, taihu, district, labels=True)
-    minx, miny, maxx, maxy = district.total_bounds
-    pts = (
+def _overview(data: ReportData, number_flagged: bool) -> str:
+    """The overview map (image + legend + title), from the sampled points and shapes."""
+    points = (
         pd.concat(data.points, ignore_index=True)
         if data.points
-        else pd.DataFrame(columns=["row_id", "status", "flag_level", "lon", "lat"])
+        else pd.DataFrame({"row_id": [], "status": [], "flag_level": [], "lon": [], "lat": []})
     )
-    handles = []
-    if len(pts):
-        # plain coordinates through the cached transformer: no point objects for a scatter plot
-        x, y = coords.transformer(STORAGE_CRS, ANALYSIS_CRS).transform(
-            pts["lon"].to_numpy(dtype=float), pts["lat"].to_numpy(dtype=float)
-        )
-        x, y = np.asarray(x), np.asarray(y)
-        key = np.where(
-            (pts["status"] == "ok") & (pts["flag_level"].astype(str) != ""),
-            "flagged",
-            pts["status"],
-        )
-        size = 9 if len(pts) < 2000 else (3 if len(pts) < 30000 else 0.6)
-        for status in ["ok", "outside_district", "in_taihu_water", "invalid_geometry", "flagged"]:
-            sel = key == status
-            if sel.any():
-                colour = SITE_STATUS_COLOURS.get(status, "#000000")
-                ax.scatter(
-                    x[sel],
-                    y[sel],
-                    s=size,
-                    c=colour,
-                    edgecolors="none" if size < 5 else "#333333",
-                    linewidths=0.3,
-                    zorder=8 if status == "flagged" else 7,
-                )
-                handles.append(
-                    Line2D(
-                        [],
-                        [],
-                        marker="o",
-                        linestyle="",
-                        color=colour,
-                        label=f"{STATUS_ZH.get(status, status)}（{int(sel.sum()):,}）",
-                    )
-                )
-        inside = (x > minx - 20000) & (x < maxx + 20000) & (y > miny - 20000) & (y < maxy + 20000)
-        if inside.any():
-            minx, maxx = min(minx, x[inside].min()), max(maxx, x[inside].max())
-            miny, maxy = min(miny, y[inside].min()), max(maxy, y[inside].max())
-        if number_flagged:
-            flagged = key == "flagged"
-            for rid, xi, yi in zip(pts.loc[flagged, "row_id"], x[flagged], y[flagged]):
-                ax.annotate(
-                    str(rid),
-                    (xi, yi),
-                    fontsize=6,
-                    xytext=(2, 2),
-                    textcoords="offset points",
-                    zorder=9,
-                )
-    if data.shapes:
-        shapes = pd.concat(data.shapes, ignore_index=True)
-        shapes = gpd.GeoDataFrame(shapes, geometry="geometry", crs=STORAGE_CRS).to_crs(ANALYSIS_CRS)
-        _lines(ax, shapes.geometry, colors="#111111", linewidths=0.8, zorder=7)
-    pad = 3000
-    ax.set_xlim(minx - pad, maxx + pad)
-    ax.set_ylim(miny - pad, maxy + pad)
-    ax.set_aspect("equal")
-    for zone, (_, _, colour) in ZONES.items():
-        handles.append(
-            Line2D([], [], marker="s", linestyle="", color=colour, alpha=0.5, label=zone)
-        )
-    ax.legend(handles=handles, loc="lower right", fontsize=7, frameon=True)
-    ax.set_title("项目位置总览（CGCS2000 / 3° 高斯-克吕格 CM 120E）", fontsize=10)
-    return _png(fig)
+    shapes = pd.concat([f.geometry for f in data.shapes]).to_numpy() if data.shapes else np.array([], dtype=object)
+    uri = report_map.overview_png(points, shapes, number_flagged)
+    return (
+        f"<figure class='overview'><figcaption>{_e(report_map.TITLE)}</figcaption>"
+        f"<img alt='项目位置总览' src='{uri}'>{report_map.legend_html(data.map_counts)}</figure>"
+    )
 
 
 def _site_maps(data: ReportData) -> list[tuple[str, str]]:
@@ -456,12 +292,12 @@ def _site_maps(data: ReportData) -> list[tuple[str, str]]:
         pd.concat(data.site_geoms, ignore_index=True), geometry="geometry", crs=STORAGE_CRS
     )
     sites = sites[sites.geometry.notna()].to_crs(ANALYSIS_CRS)
-    zones, towns, taihu, district = _base_layers()
+    zones, towns, taihu, district = report_map.base_layers()
     infra = layers.infrastructure().to_crs(ANALYSIS_CRS)
     out = []
     for _, site in sites.iterrows():  # at most MAX_SITE_MAPS small figures
         fig, ax = plt.subplots(figsize=(3.6, 3.0), dpi=90)
-        _draw_base(ax, zones, towns, taihu, district, infra=infra, labels=True)
+        report_map.draw_base(ax, zones, towns, taihu, district, infra=infra, labels=True)
         geom = site.geometry
         minx, miny, maxx, maxy = geom.bounds
         half = max(maxx - minx, maxy - miny) / 2 + 1500
@@ -473,7 +309,7 @@ def _site_maps(data: ReportData) -> list[tuple[str, str]]:
                 xy[:, 0], xy[:, 1], s=40, c=colour, edgecolors="#000000", linewidths=0.8, zorder=9
             )
         elif geom.geom_type in ("Polygon", "MultiPolygon"):
-            _fill(
+            report_map.fill(
                 ax,
                 [geom],
                 facecolor=colour,
@@ -483,8 +319,8 @@ def _site_maps(data: ReportData) -> list[tuple[str, str]]:
                 zorder=9,
             )
         else:
-            _lines(ax, [geom], colors="#000000", linewidths=2.2, zorder=9)
-            _lines(ax, [geom], colors=colour, linewidths=1.4, zorder=10)
+            report_map.lines(ax, [geom], colors="#000000", linewidths=2.2, zorder=9)
+            report_map.lines(ax, [geom], colors=colour, linewidths=1.4, zorder=10)
         ax.set_xlim(cx - half, cx + half)
         ax.set_ylim(cy - half, cy + half)
         ax.set_aspect("equal")
@@ -504,6 +340,8 @@ td.num{text-align:right;white-space:nowrap}th{white-space:nowrap}.muted{color:#6
 padding:8px 12px;color:#7f2704;margin:12px 0}.sw{display:inline-block;width:10px;height:10px;margin-right:6px;
 border:1px solid #555}.grid{display:flex;flex-wrap:wrap;gap:16px}.grid>div{flex:1 1 300px}
 .maps{display:flex;flex-wrap:wrap;gap:8px}.maps figure{margin:0}.maps figcaption{font-size:12px;color:#636363}
+.overview{margin:0}.overview figcaption{font-size:14px;font-weight:bold;color:#252525}
+.legend{display:flex;flex-wrap:wrap;gap:2px 16px;font-size:13px;margin-top:4px}
 .warning{color:#b30000;font-weight:bold}.note{color:#8c6d00}img{max-width:100%}
 """
 
@@ -700,9 +538,7 @@ def render_report(summary: dict, data: ReportData) -> str:
 
     parts.append("<h2>七、地图</h2>")
     per_site = 0 < data.n_flagged <= MAX_SITE_MAPS
-    parts.append(
-        f"<img alt='项目位置总览' src='{_overview_map(data, number_flagged=not per_site and data.n_flagged <= 300)}'>"
-    )
+    parts.append(_overview(data, number_flagged=not per_site and data.n_flagged <= 300))
     if data.map_step > 1:
         parts.append(
             f"<p class='muted'>总览图为均匀抽样：每 {data.map_step:,} 行取 1 行，共绘出 {data.n_points:,} 个点；"
