@@ -18,10 +18,8 @@ from collections.abc import Iterable
 from pathlib import Path
 from xml.sax.saxutils import quoteattr
 
-from matplotlib.colors import to_rgb
 
 from wuzhong_geo import style
-from wuzhong_geo.fonts import use_cjk_font
 from wuzhong_geo.gpkg import split_family
 
 QGIS_VERSION = "3.28.0-Firenze"
@@ -50,7 +48,12 @@ _CREATE = (
 # ----------------------------------------------------------------------------------------------
 
 def _rgba(colour: str, alpha: float = 1.0) -> str:
-    r, g, b = to_rgb(colour)
+    if len(colour) == 7 and colour.startswith("#"):  # the palette's hex: no matplotlib import (checks write GPKG)
+        r, g, b = (int(colour[i:i + 2], 16) / 255 for i in (1, 3, 5))
+    else:
+        from matplotlib.colors import to_rgb
+
+        r, g, b = to_rgb(colour)
     return f"{round(r * 255)},{round(g * 255)},{round(b * 255)},{round(alpha * 255)}"
 
 
@@ -346,7 +349,6 @@ class StyleRow:
 
 def write_styles(gpkg_path: Path, rows: Iterable[StyleRow]) -> None:
     """Write (or replace, by table and style name) QGIS styles into the ``layer_styles`` table of ``gpkg_path``."""
-    use_cjk_font()
     gpkg_path = Path(gpkg_path)
     geometry_columns = feature_tables(gpkg_path)
     stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.000Z")
