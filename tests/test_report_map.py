@@ -179,3 +179,18 @@ def test_the_base_raster_matches_its_pixel_grid():
     assert on_line.mean() > 0.9  # the 0.9 pt dark line at the very pixel the grid gives (97 % measured)
     for shift in (-2, 2):
         assert (image[row, col + shift] < 110).mean() < 0.5  # not two pixels beside it (22 % measured)
+
+
+def test_the_note_has_a_strip_of_its_own():
+    """Sites are drawn below the boundary note and inside the margins, never under the note or the bar."""
+    minx, miny, maxx, maxy = layers.district().to_crs(ANALYSIS_CRS).total_bounds
+    near = report_map.NEAR_M - 1
+    corners = np.array([minx, maxx]), np.array([maxy, miny])
+    far = np.array([minx - near, maxx + near]), np.array([miny - near, maxy + near])  # sites widen the map
+    for x, y in (corners, far):
+        base = report_map.base_map(x, y)
+        col, row = base.to_pixels(x, y)
+        assert (row >= report_map.NOTE_PX + 15).all() and (row <= report_map.SIZE[1] - 15).all()
+        assert (col >= 15).all() and (col <= report_map.SIZE[0] - 15).all()
+        image = np.asarray(Image.open(io.BytesIO(base.png)).convert("L"))
+        assert (image[:report_map.NOTE_PX, :400] < 128).sum() > 300  # the note's text is in the strip

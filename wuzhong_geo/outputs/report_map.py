@@ -39,9 +39,11 @@ from wuzhong_geo.style import (
 )
 
 #: Pixel size of the overview map (width, height); the extent grows to this shape.
-SIZE = (1000, 560)
+SIZE = (1000, 600)
 #: Resolution of the base raster (town names are 6 pt at this many pixels per inch).
 DPI = 100
+#: Rows at the top kept for the boundary note: the sites and the district are drawn below them.
+NOTE_PX = 48
 #: Margin around the district and the sites near it (metres).
 PAD_M = 3000
 #: Sites this far beyond the district's bounds widen the map; farther ones are left off it.
@@ -144,13 +146,14 @@ def base_map(x: np.ndarray, y: np.ndarray) -> Base:
     # whole kilometres and whole metres per pixel: typical runs hit one cache entry, the grid is exact
     minx, miny = math.floor((minx - PAD_M) / 1000) * 1000, math.floor((miny - PAD_M) / 1000) * 1000
     maxx, maxy = math.ceil((maxx + PAD_M) / 1000) * 1000, math.ceil((maxy + PAD_M) / 1000) * 1000
-    step = math.ceil(max((maxx - minx) / SIZE[0], (maxy - miny) / SIZE[1]))
-    left, top = (minx + maxx) / 2 - step * SIZE[0] / 2, (miny + maxy) / 2 + step * SIZE[1] / 2
+    step = math.ceil(max((maxx - minx) / SIZE[0], (maxy - miny) / (SIZE[1] - NOTE_PX)))
+    left = (minx + maxx) / 2 - step * SIZE[0] / 2
+    top = (miny + maxy) / 2 + step * ((SIZE[1] - NOTE_PX) / 2 + NOTE_PX)  # the note's strip above the sites
     key = (_VERSION, state, diskcache.stamp(Path(__file__)), str(boundaries), left, top, step, SIZE, DPI)
-    return diskcache.cached("report_overview", key, lambda: Base(_render_base(left, top, step), left, top, step))
+    return diskcache.cached("report_overview", key, lambda: _render_base(left, top, step))
 
 
-def _render_base(left: float, top: float, step: float) -> bytes:
+def _render_base(left: float, top: float, step: float) -> Base:
     """Draw the base layers with matplotlib on a full-frame axes of exactly :data:`SIZE` pixels."""
     import matplotlib
 
@@ -168,17 +171,17 @@ def _render_base(left: float, top: float, step: float) -> bytes:
     ax.set_ylim(bottom, top)
     # one line per clause: the note is short sentences, so no CJK line breaker is needed
     note = re.sub(r"([；。])(?=.)", "\\1\n", uncertainty.boundary_note()[0])
-    ax.text(0.012, 0.98, note, transform=ax.transAxes, va="top", ha="left", fontsize=7, color="#444444",
-            zorder=20, bbox={"facecolor": "white", "alpha": 0.85, "edgecolor": "#bbbbbb", "pad": 3})
-    # scale bar: 10 km (the map is ~100 km wide), drawn in data units so it is exact
-    x0, y0 = left + 20 * step, bottom + 20 * step
-    ax.fill([x0, x0 + SCALE_M, x0 + SCALE_M, x0], [y0, y0, y0 + 4 * step, y0 + 4 * step], color="#252525", zorder=20)
-    ax.text(x0 + SCALE_M / 2, y0 + 7 * step, f"{SCALE_M // 1000} 公里 km", ha="center", va="bottom", fontsize=7,
+    ax.text(6 / SIZE[0], 1 - 4 / SIZE[1], note, transform=ax.transAxes, va="top", ha="left", fontsize=7,
+            color="#444444", zorder=20, bbox={"facecolor": "white", "alpha": 0.85, "edgecolor": "#bbbbbb", "pad": 3})
+    # scale bar: 10 km (the map is ~100 km wide), exact in data units, in the bottom margin (no site there)
+    x0, y0 = left + 20 * step, bottom + 6 * step
+    ax.fill([x0, x0 + SCALE_M, x0 + SCALE_M, x0], [y0, y0, y0 + 3 * step, y0 + 3 * step], color="#252525", zorder=20)
+    ax.text(x0 + SCALE_M / 2, y0 + 5 * step, f"{SCALE_M // 1000} 公里 km", ha="center", va="bottom", fontsize=7,
             color="#252525", zorder=20)
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=DPI)
     plt.close(fig)
-    return buf.getvalue()
+    return Base(buf.getvalue(), left, top, step)
 
 
 def _rgb(colour: str) -> tuple[int, int, int]:
