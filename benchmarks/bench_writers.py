@@ -8,7 +8,8 @@ The points (``bench_check.make_csv``) are checked once; then each format is writ
 seen apart from the check and from the other writers (in a real run they share the CPU). Printed
 per format: wall seconds, CPU seconds of the process (user+sys: the writer threads and the C
 libraries they call), and the file size. The first format written also pays the shared Arrow
-views of the chunk (text columns as dictionaries, WKB) and any first import (matplotlib for html).
+views of the chunk (text columns as dictionaries, WKB) and any first import (Pillow for html; matplotlib too
+when the report's base map is not in the disk cache yet).
 """
 
 from __future__ import annotations

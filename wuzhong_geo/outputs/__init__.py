@@ -133,7 +133,7 @@ class ResultWriter:
         self._report = ReportData(name_col=name_col, expected_rows=rows) if "html" in self.formats else None
         self._parts_written = False
         if self._report is not None:
-            self._submit("html", prepare_report)  # matplotlib's import overlaps the first chunk's check
+            self._submit("html", prepare_report)  # Pillow's import overlaps the first chunk's check
 
     def _submit(self, fmt: str, work: Callable[[], None]) -> None:
         t = time.perf_counter()
