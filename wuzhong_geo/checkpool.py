@@ -15,7 +15,6 @@ from __future__ import annotations
 import multiprocessing
 import operator
 import os
-import threading
 import time
 from collections import deque
 from collections.abc import Iterable, Iterator
@@ -28,6 +27,7 @@ import pandas as pd
 
 from wuzhong_geo.check import check_chunk
 from wuzhong_geo.context import CheckContext
+from wuzhong_geo.forksafe import fork_is_safe
 from wuzhong_geo.inputs import InputInfo
 from wuzhong_geo.settings import STORAGE_CRS
 
@@ -67,11 +67,6 @@ def lead_in(chunks: Iterable[gpd.GeoDataFrame], first: int | None = None) -> Ite
     else:
         yield head
     yield from items
-
-
-def fork_is_safe() -> bool:
-    """True when this process can fork workers: ``fork`` exists and no other thread is running."""
-    return "fork" in multiprocessing.get_all_start_methods() and threading.active_count() == 1
 
 
 def _check_in_worker(sites: gpd.GeoDataFrame) -> tuple[pd.DataFrame, gpd.GeoDataFrame, bool, float]:

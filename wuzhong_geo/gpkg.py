@@ -155,9 +155,22 @@ def append_arrow(table: pa.Table, geoms, path: str | Path, layer: str, crs, wkb:
             gtype = _geometry_type(family, geoms[mask], exact=False)
             part = part.append_column("geometry", _wkb(geoms[mask], gtype, wkb if every else None))
             options.update(geometry_name="geometry", geometry_type=gtype, crs=crs_text)
-        pyogrio.write_arrow(_gdal_types(part), path, layer=name, driver="GPKG", **options)
+        pyogrio.write_arrow(gdal_types(part), path, layer=name, driver="GPKG", **options)
         written.append(name)
     return written
+
+
+def stream_points(batches: pa.RecordBatchReader, path: str | Path, layer: str, crs) -> str:
+    """Write ``batches`` (attributes and a WKB ``geometry`` column of 2D points) as the new table
+    ``<layer>_points`` of a new file ``path`` in one GDAL call; return the table name.
+
+    GDAL writes each batch as it arrives and builds the spatial index once, at the end; appending the
+    same rows chunk by chunk updates the index per row instead (twice the CPU, measured).
+    """
+    name = f"{layer}_points"
+    pyogrio.write_arrow(batches, path, layer=name, driver="GPKG", geometry_name="geometry",
+                        geometry_type=FAMILIES["points"], crs=_crs_text(crs), dataset_options={"VERSION": GPKG_VERSION})
+    return name
 
 
 def _wkb(geoms: np.ndarray, gtype: str, wkb: pa.Array | None) -> pa.Array:
@@ -177,7 +190,7 @@ def _wkb(geoms: np.ndarray, gtype: str, wkb: pa.Array | None) -> pa.Array:
     return wkb
 
 
-def _gdal_types(table: pa.Table) -> pa.Table:
+def gdal_types(table: pa.Table) -> pa.Table:
     """Arrow types GDAL cannot write as they are: all-null columns to text, dictionaries decoded."""
     for i, f in enumerate(table.schema):
         if pa.types.is_null(f.type) or pa.types.is_dictionary(f.type):

@@ -19,7 +19,7 @@ import geopandas as gpd
 
 from wuzhong_geo.errors import InputError
 from wuzhong_geo.outputs.csvfile import CsvWriter
-from wuzhong_geo.outputs.gpkg import GpkgWriter
+from wuzhong_geo.outputs import gpkg
 from wuzhong_geo.outputs.parquet import ParquetWriter
 from wuzhong_geo.outputs.report import ReportData, render_report
 from wuzhong_geo.outputs.report import prepare as prepare_report
@@ -121,7 +121,8 @@ class ResultWriter:
         self.timing["write_wait"] = 0.0
         self._lanes = {f: _Lane(f, self.timing) for f in self.formats}
         self._csv = CsvWriter(self.folder / FORMAT_FILES["csv"], self.table_columns) if "csv" in self.formats else None
-        self._gpkg = GpkgWriter(self.folder / FORMAT_FILES["gpkg"]) if "gpkg" in self.formats else None
+        # before the lanes start their threads (the report's below): the GeoPackage writer may fork
+        self._gpkg = gpkg.open_writer(self.folder / FORMAT_FILES["gpkg"]) if "gpkg" in self.formats else None
         self._parquet = None
         self._parts_parquet = None
         if "parquet" in self.formats:
@@ -196,6 +197,8 @@ class ResultWriter:
             self.timing["write_wait"] += time.perf_counter() - t
             for lane in self._lanes.values():
                 lane.shutdown()
+        if self._gpkg is not None:
+            self.timing["gpkg_cpu"] += self._gpkg.cpu_seconds
 
     def _close_parquet(self) -> None:
         self._parquet.close()
@@ -224,3 +227,5 @@ class ResultWriter:
             self._xlsx.abort()
         if self._csv is not None:
             self._csv.abort()
+        if self._gpkg is not None:
+            self._gpkg.abort()
