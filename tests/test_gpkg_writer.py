@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pandas as pd
 import pyogrio
+import pyogrio.errors
 import pytest
 
 from wuzhong_geo.outputs import gpkg
@@ -113,11 +114,12 @@ def test_a_child_that_dies_is_an_oserror_that_says_so(chunks, tmp_path):
 
 
 class _Odd(Exception):
-    def __init__(self, a, b):  # unpickling calls _Odd(message) and fails
+    def __init__(self, a, b):  # _Odd(text) fails: the parent cannot rebuild it
         super().__init__(f"{a} {b}")
 
 
-def test_an_error_the_parent_cannot_unpickle_arrives_as_its_text():
-    error = gpkg._portable(_Odd("disk", "full"))
+def test_an_error_whose_class_cannot_be_rebuilt_arrives_as_its_text():
+    error = gpkg._rebuilt(gpkg._described(_Odd("disk", "full")))
     assert isinstance(error, OSError) and str(error) == "_Odd: disk full"
-    assert isinstance(gpkg._portable(ValueError("x")), ValueError)
+    error = gpkg._rebuilt(gpkg._described(pyogrio.errors.DataSourceError("no such file")))
+    assert type(error) is pyogrio.errors.DataSourceError and str(error) == "no such file"

@@ -19,7 +19,7 @@ as in the web app's server; no ``fork``) :class:`GpkgWriter` writes on the calle
 from __future__ import annotations
 
 import multiprocessing
-import pickle
+import importlib
 import resource
 import signal
 from contextlib import contextmanager
@@ -148,7 +148,9 @@ class GpkgProcess:
         except (EOFError, OSError):  # it ended without one
             reply = None
         self._finish()
-        return reply or ("error", _died(self.path, self._process.exitcode))
+        if reply is None:
+            return "error", _died(self.path, self._process.exitcode)
+        return reply if reply[0] == "done" else ("error", _rebuilt(reply[1]))
 
     def _finish(self) -> None:
         self._process.join()
@@ -173,7 +175,7 @@ def _serve(conn, path: Path) -> None:
     except EOFError:  # the parent is gone: nobody will read the file
         return
     usage = resource.getrusage(resource.RUSAGE_SELF)
-    conn.send(("done", usage.ru_utime + usage.ru_stime) if child.error is None else ("error", _portable(child.error)))
+    conn.send(("done", usage.ru_utime + usage.ru_stime) if child.error is None else ("error", _described(child.error)))
     conn.close()
 
 
@@ -252,13 +254,27 @@ class _Child:
             self.error = self.error or exc
 
 
-def _portable(error: BaseException) -> BaseException:
-    """``error`` if the parent can unpickle it, else an OSError with its text."""
+def _described(error: BaseException) -> tuple[str, str, str]:
+    """What the parent needs to raise ``error`` again: its class's module and name, and its text."""
+    return type(error).__module__, type(error).__qualname__, str(error)
+
+
+def _rebuilt(described: tuple[str, str, str]) -> Exception:
+    """The child's error as an instance of its own class when that takes its text, else an OSError.
+
+    Exceptions are not pickled: whether one unpickles depends on its constructor (and on what the
+    process has registered with pickle), and the parent must always get an error that says what happened.
+    """
+    module, name, text = described
     try:
-        pickle.loads(pickle.dumps(error))
-        return error
-    except Exception:  # noqa: BLE001 - any failure to round-trip means: send the text
-        return OSError(f"{type(error).__name__}: {error}")
+        kind = getattr(importlib.import_module(module), name)
+        if isinstance(kind, type) and issubclass(kind, Exception):
+            error = kind(text)
+            if str(error) == text:
+                return error
+    except Exception:  # noqa: BLE001 - any failure to rebuild it: its text, as an OSError
+        pass
+    return OSError(f"{name}: {text}")
 
 
 @contextmanager
