@@ -119,7 +119,7 @@ class GpkgProcess:
         sink = pa.BufferOutputStream()
         with pa.ipc.new_stream(sink, pa.schema([*table.schema, pa.field(_WKB, wkb.type)])) as stream:
             stream.write_table(table.append_column(_WKB, wkb))
-        self._send(("append", layer, crs), sink.getvalue())
+        self._send(("append", layer, crs, bool(_plain_points(np.asarray(geoms)).all())), sink.getvalue())
 
     def close(self) -> None:
         """Finish the file in the child and wait for it; raise the child's error, if any."""
@@ -161,6 +161,11 @@ class GpkgProcess:
 
 #: The column that carries the geometry's WKB from parent to child.
 _WKB = "__wkb__"
+
+
+def _plain_points(geoms: np.ndarray) -> np.ndarray:
+    """Which geometries are non-empty 2D points: the rows of the streamed points table."""
+    return (shapely.get_type_id(geoms) == 0) & ~shapely.is_empty(geoms) & ~shapely.has_z(geoms)
 
 
 def _died(path: Path, exitcode: int | None) -> OSError:
@@ -213,7 +218,11 @@ class _Child:
                 self.error = exc
 
     def _receive(self) -> tuple | None:
-        """The next chunk (layer, table, geoms, crs, wkb); None at close or after an error decoding it."""
+        """The next chunk (layer, table, geoms, crs, wkb); None at close or after an error decoding it.
+
+        ``geoms`` is None for a chunk of the results whose rows are all plain points (the parent says
+        so): such a chunk goes to the stream as it is, and decoding its WKB would cost 0.09 s per 10⁵ rows.
+        """
         message = self.conn.recv()
         if message[0] == "close":
             self.closed = True
@@ -222,17 +231,21 @@ class _Child:
         if self.error is not None:
             return None
         try:
+            _, layer, crs, points_only = message
             table = pa.ipc.open_stream(data).read_all()
             wkb = table.column(_WKB).combine_chunks()
-            geoms = shapely.from_wkb(wkb.to_numpy(zero_copy_only=False))
-            return message[1], table.drop_columns([_WKB]), geoms, message[2], wkb
+            plain = layer == "results" and points_only
+            geoms = None if plain else shapely.from_wkb(wkb.to_numpy(zero_copy_only=False))
+            return layer, table.drop_columns([_WKB]), geoms, crs, wkb
         except BaseException as exc:  # noqa: BLE001 - handed to the parent, raised there
             self.error = exc
             return None
 
-    def _points(self, layer: str, table: pa.Table, geoms: np.ndarray, crs, wkb: pa.Array) -> pa.Table | None:
+    def _points(self, layer: str, table: pa.Table, geoms: np.ndarray | None, crs, wkb: pa.Array) -> pa.Table | None:
         """The chunk's 2D points of the results layer as GDAL takes them; its other rows go to the buffer."""
-        points = (shapely.get_type_id(geoms) == 0) & ~shapely.is_empty(geoms) & ~shapely.has_z(geoms)
+        if geoms is None:  # every row a plain point (see _receive)
+            return typed.gdal_types(table).append_column("geometry", wkb)
+        points = _plain_points(geoms)
         if layer != "results" or not points.any():
             self.writer.append(layer, table, geoms, crs, wkb)
             return None
