@@ -18,7 +18,6 @@ from collections.abc import Iterable
 from pathlib import Path
 from xml.sax.saxutils import quoteattr
 
-
 from wuzhong_geo import style
 from wuzhong_geo.gpkg import split_family
 
@@ -49,11 +48,10 @@ _CREATE = (
 
 def _rgba(colour: str, alpha: float = 1.0) -> str:
     if len(colour) == 7 and colour.startswith("#"):  # the palette's hex: no matplotlib import (checks write GPKG)
-        r, g, b = (int(colour[i:i + 2], 16) / 255 for i in (1, 3, 5))
-    else:
-        from matplotlib.colors import to_rgb
+        return f"{','.join(map(str, style.hex_rgb(colour)))},{round(alpha * 255)}"
+    from matplotlib.colors import to_rgb
 
-        r, g, b = to_rgb(colour)
+    r, g, b = to_rgb(colour)
     return f"{round(r * 255)},{round(g * 255)},{round(b * 255)},{round(alpha * 255)}"
 
 

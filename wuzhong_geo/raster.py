@@ -248,7 +248,7 @@ def write_categorical(path: str | Path, array: np.ndarray, table: pd.DataFrame, 
     with rasterio.open(path, "w", **profile) as dst:
         dst.write(array, 1)
         colormap = {NODATA: (0, 0, 0, 0)}
-        colormap.update({int(v): (*_rgb(c), 255) for v, c in zip(table["value"], table["colour"])})
+        colormap.update({int(v): (*style.hex_rgb(c), 255) for v, c in zip(table["value"], table["colour"])})
         dst.write_colormap(1, colormap)
         dst.set_band_description(1, layer)
         dst.update_tags(
@@ -268,11 +268,6 @@ def read_categories(tif_path: str | Path) -> pd.DataFrame:
     return pd.read_csv(Path(tif_path).with_suffix(".csv"), encoding="utf-8-sig", dtype={"key": str})
 
 
-def _rgb(colour: str) -> tuple[int, int, int]:
-    h = colour.lstrip("#")
-    return int(h[0:2], 16), int(h[2:4], 16), int(h[4:6], 16)
-
-
 def _pam_xml(table: pd.DataFrame) -> str:
     # GDAL's PAM sidecar: CategoryNames is indexed by pixel value (0 = nodata, left blank), and a
     # thematic Raster Attribute Table with GDAL's field types (0 int, 2 string) and usages
@@ -290,7 +285,7 @@ def _pam_xml(table: pd.DataFrame) -> str:
                      f"<Usage>{usage}</Usage></FieldDefn>")
     for i, row in enumerate(table.itertuples(index=False)):
         cells = [row.value, escape(row.name), escape(row.name_en), escape(str(row.key)), row.cells,
-                 *_rgb(row.colour), 255]
+                 *style.hex_rgb(row.colour), 255]
         lines.append(f'      <Row index="{i}">' + "".join(f"<F>{c}</F>" for c in cells) + "</Row>")
     lines += ["    </GDALRasterAttributeTable>", "  </PAMRasterBand>", "</PAMDataset>", ""]
     return "\n".join(lines)

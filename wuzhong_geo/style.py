@@ -135,6 +135,12 @@ SCHEMATIC_NOTE_EN = (
 )
 
 
+def hex_rgb(colour: str) -> tuple[int, int, int]:
+    """A ``#rrggbb`` palette colour as red, green, blue in 0–255 (no matplotlib needed)."""
+    h = colour.lstrip("#")
+    return int(h[0:2], 16), int(h[2:4], 16), int(h[4:6], 16)
+
+
 def zone_colour(zone: str) -> str:
     """Return the fill colour of a functional zone (Chinese name)."""
     return ZONES[zone][2]

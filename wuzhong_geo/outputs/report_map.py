@@ -36,6 +36,7 @@ from wuzhong_geo.style import (
     WATER,
     WATER_EDGE,
     ZONES,
+    hex_rgb,
 )
 
 #: Pixel size of the overview map (width, height); the extent grows to this shape.
@@ -108,7 +109,7 @@ def overview_png(points: pd.DataFrame, shapes: np.ndarray, number_flagged: bool)
         if sel.any():
             if edge:
                 _stamp(pixels, col[sel], row[sel], edge, _EDGE_COLOUR)
-            _stamp(pixels, col[sel], row[sel], radius, _rgb(SITE_STATUS_COLOURS.get(key, "#000000")))
+            _stamp(pixels, col[sel], row[sel], radius, hex_rgb(SITE_STATUS_COLOURS.get(key, "#000000")))
     image = Image.fromarray(pixels)
     if number_flagged:
         _draw_numbers(ImageDraw.Draw(image), col, row, points["row_id"].to_numpy(), keys == "flagged")
@@ -182,10 +183,6 @@ def _render_base(left: float, top: float, step: float) -> Base:
     fig.savefig(buf, format="png", dpi=DPI)
     plt.close(fig)
     return Base(buf.getvalue(), left, top, step)
-
-
-def _rgb(colour: str) -> tuple[int, int, int]:
-    return tuple(int(colour[i:i + 2], 16) for i in (1, 3, 5))
 
 
 def _stamp(pixels: np.ndarray, col: np.ndarray, row: np.ndarray, radius: float, rgb: tuple) -> None:
