@@ -14,8 +14,8 @@ which stops the check and every other writer meanwhile. :func:`open_writer` ther
 in a forked child process (:class:`GpkgProcess`) when forking is safe: chunks reach it as Arrow IPC
 streams through a pipe, and its errors are raised in the parent. There the results' points are not
 buffered: they go to GDAL as one stream while chunks arrive (one new table, so its spatial index is
-still built once, at the end). Otherwise (other threads running,
-as in the web app's server; no ``fork``) :class:`GpkgWriter` writes on the caller's thread.
+still built once, at the end). Otherwise (other threads running, as in the web app's server; no
+``fork``) :class:`GpkgWriter` writes on the caller's thread.
 """
 
 from __future__ import annotations
@@ -243,16 +243,15 @@ class _Child:
 
     def _points(self, layer: str, table: pa.Table, geoms: np.ndarray | None, crs, wkb: pa.Array) -> pa.Table | None:
         """The chunk's 2D points of the results layer as GDAL takes them; its other rows go to the buffer."""
-        if geoms is None:  # every row a plain point (see _receive)
-            return typed.gdal_types(table).append_column("geometry", wkb)
-        points = _plain_points(geoms)
-        if layer != "results" or not points.any():
-            self.writer.append(layer, table, geoms, crs, wkb)
-            return None
-        if not points.all():
-            others = ~points
-            self.writer.append(layer, table.filter(pa.array(others)), geoms[others], crs)
-            table, wkb = table.filter(pa.array(points)), wkb.filter(pa.array(points))
+        if geoms is not None:  # None: every row a plain point (see _receive)
+            points = _plain_points(geoms)
+            if layer != "results" or not points.any():
+                self.writer.append(layer, table, geoms, crs, wkb)
+                return None
+            if not points.all():
+                others = ~points
+                self.writer.append(layer, table.filter(pa.array(others)), geoms[others], crs)
+                table, wkb = table.filter(pa.array(points)), wkb.filter(pa.array(points))
         return typed.gdal_types(table).append_column("geometry", wkb)
 
     def _stream(self, head: pa.Table, crs) -> None:
