@@ -58,7 +58,8 @@ def test_distance_equals_shapely_distance_to_the_towns_schematic_lines():
         # a town's schematic lines are on its own boundary
         assert own.geometry.union_all().buffer(uncertainty.SHARED_TOL_M * 2).covers(
             own.geometry.union_all())
-        np.testing.assert_allclose(got["town_boundary_distance_m"].to_numpy()[sel], expected, atol=0.1)
+        # whole metres (columns.DISTANCE_DIGITS): the exact distance, rounded
+        np.testing.assert_array_equal(got["town_boundary_distance_m"].to_numpy()[sel], np.round(expected))
         checked += len(sel)
     assert checked > 500
 

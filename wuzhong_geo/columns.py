@@ -25,10 +25,12 @@ Kind = Literal["text", "float", "bool", "int"]
 
 @dataclass(frozen=True)
 class Column:
-    """A result column: its name and the kind of values it holds (text, float, bool, int)."""
+    """A result column: its name, the kind of values it holds (text, float, bool, int), and whether
+    its floats are whole numbers (distances in whole metres, written as integers in CSV and XLSX)."""
 
     name: str
     kind: Kind = "text"
+    whole: bool = False
 
 
 LEAD = (Column("row_id", "int"),)
@@ -50,12 +52,12 @@ CORE = (
     Column("length_m", "float"),
     Column("land_share", "float"),
     Column("taihu_share", "float"),
-    Column("taihu_shore_m", "float"),
-    Column("district_distance_m", "float"),
-    Column("town_boundary_distance_m", "float"),
+    Column("taihu_shore_m", "float", whole=True),
+    Column("district_distance_m", "float", whole=True),
+    Column("town_boundary_distance_m", "float", whole=True),
     Column("town_confidence"),
     Column("town_alternative"),
-    Column("zone_line_distance_m", "float"),
+    Column("zone_line_distance_m", "float", whole=True),
     Column("zone_confidence"),
     Column("zone_alternative"),
 )
@@ -89,6 +91,10 @@ ZONE_PART_COLUMNS = (
 )
 
 _KINDS: dict[str, Kind] = {c.name: c.kind for c in (*LEAD, *CORE, *TAIL)}
+_WHOLE = frozenset(c.name for c in (*LEAD, *CORE, *TAIL) if c.whole)
+#: Distances are rounded to whole metres: the schematic lines they are measured to are good to
+#: hundreds of metres (``uncertainty``), so decimetres would be false precision.
+DISTANCE_DIGITS = 0
 
 
 def infrastructure_columns(kinds) -> list[str]:
@@ -96,11 +102,20 @@ def infrastructure_columns(kinds) -> list[str]:
     return [c for kind in kinds for c in (f"nearest_{kind}", f"dist_{kind}_m")]
 
 
+def _is_infrastructure_distance(column: str) -> bool:
+    return column.startswith("dist_") and column.endswith("_m") and column[5:-2] in INFRASTRUCTURE_KINDS
+
+
 def kind_of(column: str) -> Kind:
     """The value kind of a result column (``dist_*_m`` are floats; unknown columns are text)."""
-    if column.startswith("dist_") and column.endswith("_m") and column[5:-2] in INFRASTRUCTURE_KINDS:
+    if _is_infrastructure_distance(column):
         return "float"
     return _KINDS.get(column, "text")
+
+
+def is_whole(column: str) -> bool:
+    """Whether a result column holds whole numbers in floats (distances in metres, ``dist_*_m`` included)."""
+    return column in _WHOLE or _is_infrastructure_distance(column)
 
 
 def result_columns(input_columns, kinds) -> list[str]:

@@ -14,7 +14,7 @@ import pandas as pd
 import shapely
 
 from wuzhong_geo.chunk import Chunk, to_analysis
-from wuzhong_geo.columns import TextLabels
+from wuzhong_geo.columns import DISTANCE_DIGITS, TextLabels
 from wuzhong_geo.context import CheckContext
 
 ColumnStep = Callable[[Chunk, CheckContext], pd.DataFrame]
@@ -42,7 +42,7 @@ def measure(chunk: Chunk, ctx: CheckContext) -> None:
         shore = np.full(n, np.nan)
         shore[points] = ctx.shore_index.query(px, py)[0]
         shore[mi[~pt]] = shapely.distance(target[mi[~pt]], ctx.shore)
-        out["taihu_shore_m"] = np.round(shore, 1)
+        out["taihu_shore_m"] = np.round(shore, DISTANCE_DIGITS)
         outside = np.flatnonzero(measured & (chunk.analysed == "outside_district"))
         edge = np.full(n, np.nan)
         opt = chunk.plain[outside]
@@ -50,7 +50,7 @@ def measure(chunk: Chunk, ctx: CheckContext) -> None:
             chunk.x[outside[opt]], chunk.y[outside[opt]]
         )[0]
         edge[outside[~opt]] = shapely.distance(target[outside[~opt]], ctx.district)
-        out["district_distance_m"] = np.round(edge, 1)
+        out["district_distance_m"] = np.round(edge, DISTANCE_DIGITS)
     for k in ctx.kinds:
         feats, names = ctx.infra[k]
         dist = np.full(n, np.nan)
@@ -65,6 +65,6 @@ def measure(chunk: Chunk, ctx: CheckContext) -> None:
                 nearest[other] = best
         labels = ctx.memo(f"nearest_labels_{k}", lambda names=names: TextLabels(names))
         out[f"nearest_{k}"] = labels.take(nearest)
-        out[f"dist_{k}_m"] = np.round(dist, 1)
+        out[f"dist_{k}_m"] = np.round(dist, DISTANCE_DIGITS)
     for step in COLUMN_STEPS:
         chunk.add(step(chunk, ctx))

@@ -35,7 +35,7 @@ import shapely
 from shapely.geometry.base import BaseGeometry
 
 from wuzhong_geo import diskcache, layers
-from wuzhong_geo.columns import repeated_text
+from wuzhong_geo.columns import DISTANCE_DIGITS, repeated_text
 from wuzhong_geo.coords import transformer
 from wuzhong_geo.nearest import segment_index
 from wuzhong_geo.settings import ANALYSIS_CRS, STORAGE_CRS, base_gpkg
@@ -324,10 +324,10 @@ def assess_points(x, y, code, zone, outside=None, error: BoundaryError | None = 
     zone_grade = _grade_codes(error, zone_d)
     unsure = [GRADES.index(MEDIUM), GRADES.index(LOW)]
     return pd.DataFrame({
-        "town_boundary_distance_m": np.round(town_d, 1),
+        "town_boundary_distance_m": np.round(town_d, DISTANCE_DIGITS),
         "town_confidence": repeated_text(GRADES, town_grade),
         "town_alternative": town_alt.column(np.isin(town_grade, unsure)),
-        "zone_line_distance_m": np.round(zone_d, 1),
+        "zone_line_distance_m": np.round(zone_d, DISTANCE_DIGITS),
         "zone_confidence": repeated_text(GRADES, zone_grade),
         "zone_alternative": zone_alt.column(np.isin(zone_grade, unsure)),
     })

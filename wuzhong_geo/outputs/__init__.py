@@ -160,7 +160,7 @@ class ResultWriter:
             self._submit("xlsx", partial(self._add_xlsx, chunk, parts))
 
     def _add_csv(self, chunk: ChunkData) -> None:
-        self._csv.append(chunk.table)
+        self._csv.append(chunk.text_table)
 
     def _add_parquet(self, chunk: ChunkData, parts: ChunkData | None, crs) -> None:
         self._parquet.append(chunk.table, chunk.wkb, crs)
@@ -173,7 +173,7 @@ class ResultWriter:
                 self._gpkg.append(layer, data.table, data.sites.geometry.values, data.sites.crs, data.wkb)
 
     def _add_xlsx(self, chunk: ChunkData, parts: ChunkData | None) -> None:
-        self._xlsx.append(chunk.table, parts.table if parts else None)
+        self._xlsx.append(chunk.text_table, parts.text_table if parts else None)
 
     def close(self, summary: dict) -> None:
         """Finish every file and render the report from ``summary`` (summary.json is the caller's)."""

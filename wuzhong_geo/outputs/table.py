@@ -11,6 +11,7 @@ import pandas as pd
 import pyarrow as pa
 import shapely
 
+from wuzhong_geo.columns import is_whole
 
 #: The Arrow type of a categorical text column in :attr:`ChunkData.table` (the same in every chunk).
 _DICTIONARY = pa.dictionary(pa.int32(), pa.large_string())
@@ -96,6 +97,17 @@ class ChunkData:
         columns = [self.sites[c] for c in names]
         schema = _schema(tuple((c, _dtype_key(v.dtype)) for c, v in zip(names, columns, strict=True)))
         return pa.Table.from_arrays([_arrow(v, f) for v, f in zip(columns, schema, strict=True)], schema=schema)
+
+    @cached_property
+    def text_table(self) -> pa.Table:
+        """:attr:`table` for the writers that format numbers as text (CSV, XLSX): whole-number columns
+        (distances in metres) as int64, which Arrow formats several times faster than floats, with
+        the same text ("1587", not "1587.0"). A fraction there is a bug upstream: the cast raises."""
+        table = self.table
+        for i, field in enumerate(table.schema):
+            if pa.types.is_floating(field.type) and is_whole(field.name):
+                table = table.set_column(i, field.name, table.column(i).cast(pa.int64()))
+        return table
 
     @cached_property
     def wkb(self) -> pa.Array:
