@@ -124,3 +124,27 @@ def test_policy_columns_match_brute_force_on_random_points_vertices_and_polygons
     cites = dict(zip(index.ids, index.citations))
     want = [None if e is None else "；".join(cites[i] for i in e.split("、")) for e in expected]
     assert got["plan_basis"].tolist() == want
+
+
+@pytest.mark.parametrize("n_areas", [1, 63, 64, 65, 130])
+def test_area_sets_decode_every_bit_of_every_word(n_areas):
+    """More than 64 areas span several words: each site's set lists exactly its bits, in order."""
+    from wuzhong_geo.policy_check import _area_sets
+
+    rng = np.random.default_rng(n_areas)
+    held = rng.random((400, n_areas)) < 0.04
+    held[0] = False  # a site in no area
+    held[1] = True  # a site in every area (the highest bit of each word included)
+    masks = np.zeros((len(held), (n_areas + 63) // 64), dtype=np.uint64)
+    for k in range(n_areas):
+        masks[held[:, k], k // 64] |= np.uint64(1) << np.uint64(k % 64)
+    code, sets = _area_sets(masks, n_areas)
+    assert [sets[c].tolist() for c in code] == [np.flatnonzero(row).tolist() for row in held]
+    assert len(sets) == len({tuple(row) for row in held})  # one entry per distinct set
+
+
+def test_area_sets_of_an_empty_chunk():
+    from wuzhong_geo.policy_check import _area_sets
+
+    code, sets = _area_sets(np.zeros((0, 2), dtype=np.uint64), 70)
+    assert code.shape == (0,) and sets == []

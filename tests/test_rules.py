@@ -166,3 +166,31 @@ def test_rule_sets_are_coded_exactly_for_many_rules():
         code, sets = _row_sets(held)
         assert np.array_equal(sets[code], held)
         assert len(sets) == len(np.unique(held, axis=0))
+
+
+def test_contains_any_matches_words_literally_and_ignores_missing_text():
+    texts = pd.Series(["工业园 (A+B)", "a.b", "AXB", None, "Hotel"], dtype="string")
+    assert rules.contains_any(texts, ["(A+B)", "hotel"], case=False).tolist() == [
+        True, False, False, False, True]
+    assert rules.contains_any(texts, ["a.b"]).tolist() == [False, True, False, False, False]
+    assert rules.contains_any(texts, ["hotel"]).tolist() == [False] * 5  # case kept
+    # no words: the empty pattern every text holds, as str.contains("") (missing stays False)
+    assert rules.contains_any(texts, []).tolist() == [True, True, True, False, True]
+    assert rules.contains_any(pd.Series([], dtype=object), ["x"]).tolist() == []
+
+
+def test_any_of_and_isin_on_distinct_values_match_row_by_row():
+    """The rule columns are tested per distinct value and broadcast: same answer as per row."""
+    rng = np.random.default_rng(5)
+    lists = np.array(["先进制造轴、生态文旅带", "先进制造轴", "", None, "a.b", "axb"], dtype=object)
+    statuses = np.array(["ok", "outside_district", None, "in_taihu_water"], dtype=object)
+    sites = pd.DataFrame({
+        "functional_zones": lists[rng.integers(0, len(lists), 300)],
+        "status": pd.Categorical(statuses[rng.integers(0, len(statuses), 300)]),
+    })
+    factors = rules._Factors(sites)
+    want = ["生态文旅带", "a.b"]
+    expected = [pd.notna(v) and any(w in v.split("、") for w in want) for v in sites["functional_zones"]]
+    assert factors.any_of("functional_zones", want).tolist() == expected
+    expected = [v in ("ok", "in_taihu_water") for v in sites["status"]]
+    assert factors.isin("status", ["ok", "in_taihu_water"]).tolist() == expected

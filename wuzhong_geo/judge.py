@@ -7,8 +7,6 @@ rule condition can use any result column. The message is one Chinese sentence pe
 
 from __future__ import annotations
 
-import re
-
 import geopandas as gpd
 import numpy as np
 import pandas as pd
@@ -17,8 +15,9 @@ from wuzhong_geo import plan
 from wuzhong_geo.chunk import Chunk, Columns
 from wuzhong_geo.columns import format_numbers, repeated_text
 from wuzhong_geo.context import CheckContext
+from wuzhong_geo.distinct import distinct_rows
 from wuzhong_geo.locate import MIN_SHARE
-from wuzhong_geo.rules import apply_rules, categorise
+from wuzhong_geo.rules import apply_rules, categorise, contains_any
 
 
 def judge(chunk: Chunk, ctx: CheckContext) -> None:
@@ -62,8 +61,7 @@ def _categories(text: pd.Series, ctx: CheckContext) -> pd.Categorical:
     codes, distinct = pd.factorize(text.astype("string").fillna(""))
     distinct = pd.Series(distinct, dtype="string")
     keywords = [k for cat in ctx.rules.categories.values() for k in cat.keywords]
-    pattern = "|".join(re.escape(k) for k in keywords)
-    hit = distinct.str.contains(pattern, case=False, regex=True).fillna(False).to_numpy(dtype=bool) if keywords else np.zeros(len(distinct), bool)
+    hit = contains_any(distinct, keywords, case=False) if keywords else np.zeros(len(distinct), bool)
     found = np.full(len(distinct), None, dtype=object)
     if hit.any():
         cats = categorise(distinct[hit].reset_index(drop=True), ctx.rules.categories)
@@ -134,8 +132,7 @@ def _combinations(columns: list) -> tuple[np.ndarray, np.ndarray]:
             bound = int(combined.max()) + 1 if len(combined) else 1
         combined = combined * (len(uniques) + 1) + (np.asarray(codes) + 1)
         bound *= len(uniques) + 1
-    _, first, inverse = np.unique(combined, return_index=True, return_inverse=True)
-    return inverse.reshape(-1), first
+    return distinct_rows(combined)
 
 
 def _compose(k: dict[str, np.ndarray]) -> np.ndarray:

@@ -18,6 +18,7 @@ from wuzhong_geo import diskcache, layers, plan
 from wuzhong_geo.chunk import Chunk
 from wuzhong_geo.columns import repeated_text
 from wuzhong_geo.context import CheckContext
+from wuzhong_geo.distinct import distinct_rows
 from wuzhong_geo.settings import ANALYSIS_CRS
 
 
@@ -163,17 +164,25 @@ def _touched(chunk: Chunk, index: PolicyIndex) -> np.ndarray:
 
 
 def _area_sets(masks: np.ndarray, n_areas: int) -> tuple[np.ndarray, list]:
-    """Each site's set of areas as a code (0: none) and the sorted area indices of each code."""
+    """Each site's set of areas as a code and the sorted area indices of each code."""
     words = masks.shape[1]
     key = masks[:, 0].view(np.int64)
     for w in range(1, words):  # more than 64 areas: combine the words' codes
         key = pd.factorize(pd.factorize(key)[0] * (1 << 32) + pd.factorize(masks[:, w])[0])[0]
-    _, first, code = np.unique(key, return_index=True, return_inverse=True)
-    areas = [
-        np.flatnonzero([(row[k // 64] >> np.uint64(k % 64)) & np.uint64(1) for k in range(n_areas)])
-        for row in masks[first]
-    ]
-    return code.reshape(-1), areas
+    code, first = distinct_rows(key)
+    held = _bits(masks[first], n_areas)
+    _, area_k = np.nonzero(held)  # row-major: grouped by set, areas ascending
+    areas = np.split(area_k, np.cumsum(held.sum(axis=1))[:-1]) if len(first) else []
+    return code, areas
+
+
+def _bits(masks: np.ndarray, n_areas: int) -> np.ndarray:
+    """``[row, k]``: whether bit ``k % 64`` of word ``k // 64`` is set, for areas ``0..n_areas-1``."""
+    # each word as 8 little-endian bytes, then the bits of each byte least significant first:
+    # bit k of the row lands in column k whatever the machine's byte order
+    octets = np.ascontiguousarray(masks, dtype="<u8").view(np.uint8)
+    octets = octets.reshape(len(masks), 8 * masks.shape[1])
+    return np.unpackbits(octets, axis=1, bitorder="little")[:, :n_areas].astype(bool)
 
 
 def policy_columns(chunk: Chunk, ctx: CheckContext) -> pd.DataFrame:
@@ -188,7 +197,7 @@ def policy_columns(chunk: Chunk, ctx: CheckContext) -> pd.DataFrame:
     town_code, towns = pd.factorize(chunk.out["code"])
     zone_code, zones = pd.factorize(chunk.out["functional_zone"])
     key = (set_code * (len(towns) + 1) + town_code + 1) * (len(zones) + 1) + zone_code + 1
-    _, first, inverse = np.unique(key, return_index=True, return_inverse=True)
+    inverse, first = distinct_rows(key)
     policies = np.full(len(first), None, dtype=object)
     basis = np.full(len(first), None, dtype=object)
     for i, row in enumerate(first):
@@ -200,7 +209,6 @@ def policy_columns(chunk: Chunk, ctx: CheckContext) -> pd.DataFrame:
             policies[i] = "、".join(index.ids[members])
         if parts:
             basis[i] = "；".join(parts)
-    inverse = inverse.reshape(-1)
     return pd.DataFrame(
         {"policies": repeated_text(policies, inverse), "plan_basis": repeated_text(basis, inverse)},
         index=chunk.index,

@@ -13,10 +13,13 @@ from typing import Literal
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from wuzhong_geo import limits, plan
 from wuzhong_geo.columns import repeated_text
+from wuzhong_geo.distinct import distinct_rows
 from wuzhong_geo.errors import InputError
 from wuzhong_geo.settings import plan_dir
 from wuzhong_geo.style import INFRASTRUCTURE_KINDS, MANAGEMENT_ZONES, SUBREGIONS, ZONES
@@ -180,18 +183,28 @@ def parse_rules(data: object, source: str = "rules") -> RuleMatrix:
         raise InputError(explain(exc, source)) from None
 
 
+def contains_any(texts, words, case: bool = True) -> np.ndarray:
+    """Whether each text holds any of ``words`` (literally; missing text: False), as a numpy mask.
+
+    ``texts``: a Series (or array) of text, or a pyarrow string array. One RE2 pass of pyarrow
+    over the texts: the call pandas' ``str.contains`` makes for such a pattern, without pandas
+    parsing the pattern again (with Python's regex parser) on every call.
+    """
+    pattern = "|".join(re.escape(w) for w in words)  # no words: "", which every text holds
+    if not isinstance(texts, pa.Array):
+        texts = pa.array(pd.Series(texts).astype("string"), type=pa.large_string())
+    found = pc.match_substring_regex(texts, pattern, ignore_case=not case)
+    return found.fill_null(False).to_numpy(zero_copy_only=False)
+
+
 def categorise(text: pd.Series, categories: dict[str, Category]) -> pd.Series:
     """Return the first category whose keyword occurs in each text (NaN where none)."""
     text = pd.Series(text).astype("string").fillna("")
-    out = pd.Series(pd.NA, index=text.index, dtype="string")
-    for key, cat in categories.items():
-        pattern = "|".join(re.escape(k) for k in cat.keywords)
-        hit = (
-            text.str.contains(pattern, case=False, regex=True).fillna(False).to_numpy(dtype=bool)
-            & out.isna().to_numpy()
-        )
-        out[hit] = key
-    return out
+    choice = np.full(len(text), len(categories))  # index into the keys; the last: none
+    for i, cat in enumerate(categories.values()):
+        choice[contains_any(text, cat.keywords, case=False) & (choice == len(categories))] = i
+    keys = np.array([*categories, pd.NA], dtype=object)
+    return pd.Series(keys[choice], index=text.index, dtype="string")
 
 
 class _Factors:
@@ -203,27 +216,37 @@ class _Factors:
 
     def __init__(self, sites: pd.DataFrame):
         self.sites = sites
-        self._memo: dict[str, tuple[np.ndarray, object]] = {}
+        self._memo: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+        self._floats: dict[str, np.ndarray] = {}
+        self._padded: dict[str, pa.Array] = {}
 
-    def codes(self, col: str) -> tuple[np.ndarray, object]:
-        """``pd.factorize`` of a column (code -1: missing), computed once."""
+    def codes(self, col: str) -> tuple[np.ndarray, np.ndarray]:
+        """``pd.factorize`` of a column (code -1: missing) and its distinct values as objects, once."""
         if col not in self._memo:
             codes, distinct = pd.factorize(pd.Series(self.sites[col]), use_na_sentinel=True)
-            self._memo[col] = (np.asarray(codes), distinct)
+            self._memo[col] = (np.asarray(codes), np.asarray(distinct, dtype=object))
         return self._memo[col]
+
+    def floats(self, col: str) -> np.ndarray:
+        """A numeric column as floats (missing: NaN), converted once."""
+        if col not in self._floats:
+            self._floats[col] = self.sites[col].astype(float).to_numpy()
+        return self._floats[col]
 
     def isin(self, col: str, values: list) -> np.ndarray:
         """Rows whose value is one of ``values`` (missing: never)."""
         codes, distinct = self.codes(col)
-        hit = np.append(pd.Series(distinct).isin(values).to_numpy(dtype=bool), False)
+        wanted = set(values)  # a few distinct values: a set test each, not pandas' isin machinery
+        hit = np.array([v in wanted for v in distinct] + [False], dtype=bool)
         return hit[codes]
 
     def any_of(self, col: str, values: list[str]) -> np.ndarray:
         """Rows whose ``、``-joined list (e.g. every zone a polygon touches) contains any of ``values``."""
         codes, distinct = self.codes(col)
-        padded = "、" + pd.Series(distinct, dtype="string").fillna("") + "、"
-        pattern = "|".join("、" + re.escape(v) + "、" for v in values)
-        hit = np.append(padded.str.contains(pattern, regex=True).fillna(False).to_numpy(dtype=bool), False)
+        if col not in self._padded:  # the distinct lists fenced with 、 (once per column)
+            padded = "、" + pd.Series(distinct, dtype="string").fillna("") + "、"
+            self._padded[col] = pa.array(padded, type=pa.large_string())
+        hit = np.append(contains_any(self._padded[col], ["、" + v + "、" for v in values]), False)
         return hit[codes]  # a missing list (code -1) holds nothing
 
 
@@ -244,8 +267,8 @@ def _row_sets(held: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         for byte in range(start, min(start + 7, packed.shape[1])):
             value = (value << 8) | packed[:, byte]
         key = pd.factorize(key * (len(held) + 1) + pd.factorize(value)[0])[0]
-    _, first, code = np.unique(key, return_index=True, return_inverse=True)
-    return code.reshape(-1), held[first]
+    code, first = distinct_rows(key)
+    return code, held[first]
 
 
 def rule_masks(matrix: RuleMatrix, sites: pd.DataFrame) -> dict[str, np.ndarray]:
@@ -276,7 +299,7 @@ def _mask(rule: Rule, factors: _Factors) -> np.ndarray:
         m &= factors.any_of("town_codes", w.town)
     if w.policy_area is not None:
         m &= factors.any_of("policies", w.policy_area)
-    shore = sites["taihu_shore_m"].astype(float).to_numpy()
+    shore = factors.floats("taihu_shore_m")
     with np.errstate(invalid="ignore"):
         if w.taihu_shore_within_m is not None:
             m &= shore <= w.taihu_shore_within_m
@@ -287,21 +310,21 @@ def _mask(rule: Rule, factors: _Factors) -> np.ndarray:
             for kind, dist in w.infrastructure_within_m.items():
                 col = f"dist_{kind}_m"
                 if col in sites:
-                    any_near |= sites[col].astype(float).to_numpy() <= dist
+                    any_near |= factors.floats(col) <= dist
             m &= any_near
         if w.infrastructure_beyond_m is not None:
             for kind, dist in w.infrastructure_beyond_m.items():
                 col = f"dist_{kind}_m"
                 if col in sites:
-                    d = sites[col].astype(float).to_numpy()
+                    d = factors.floats(col)
                     m &= np.isfinite(d) & (d > dist)
-        area = sites["area_ha"].astype(float).to_numpy()
+        area = factors.floats("area_ha")
         if w.area_ha_above is not None:
             m &= area > w.area_ha_above
         if w.area_ha_below is not None:
             m &= area < w.area_ha_below
         if w.length_m_above is not None:
-            m &= sites["length_m"].astype(float).to_numpy() > w.length_m_above
+            m &= factors.floats("length_m") > w.length_m_above
     for flag in (
         "crosses_zone_boundary",
         "crosses_town_boundary",

@@ -6,6 +6,7 @@ import json
 from collections import Counter
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 #: summary key -> result column counted.
@@ -36,16 +37,15 @@ class Counts:
         for key, col in COUNTED.items():
             if col not in sites:
                 continue
-            counts = sites[col].astype("string").fillna("").value_counts()
             self.counters[key].update(
-                {str(k): int(v) for k, v in counts.items() if k != "" or key == "flag_level"}
+                {k: n for k, n in value_counts(sites[col]) if k != "" or key == "flag_level"}
             )
         if "flags" in sites:
-            flags = sites["flags"].astype("string").fillna("")
             # split each distinct set of flags once (a few dozen per chunk), not every row's
-            for text, n in flags[flags != ""].value_counts().items():
-                for flag in str(text).split(";"):
-                    self.flags[flag] += int(n)
+            for text, n in value_counts(sites["flags"]):
+                if text != "":
+                    for flag in text.split(";"):
+                        self.flags[flag] += n
         self.swapped += int(sites["coordinates_swapped"].fillna(False).sum())
 
     def merge(self, other: Counts) -> None:
@@ -55,6 +55,27 @@ class Counts:
             self.counters[key].update(counter)
         self.flags.update(other.flags)
         self.swapped += other.swapped
+
+
+def value_counts(values: pd.Series) -> list[tuple[str, int]]:
+    """``values.astype("string").fillna("").value_counts()`` as ``(text, count)`` pairs, by codes.
+
+    The same counts in the same order (most common first, ties in order of first appearance, as
+    pandas' stable sort gives them: the order :class:`Counter` keeps new keys in, which breaks
+    ties in ``most_common``), without converting the column: each distinct value is counted by
+    its code and turned into text once. Missing values count as ``""``.
+    """
+    codes, uniques = pd.factorize(values, use_na_sentinel=True)
+    codes = np.asarray(codes, dtype=np.int64)
+    counts = np.bincount(codes + 1, minlength=len(uniques) + 1)
+    entries = [(str(u), int(n)) for u, n in zip(uniques, counts[1:])]  # codes: order of first appearance
+    if counts[0]:  # missing: its place is after the distinct values seen before its first row
+        first = int(np.argmax(codes < 0))
+        entries.insert(int(codes[:first].max()) + 1 if first else 0, ("", int(counts[0])))
+    merged: dict[str, int] = {}  # "" and missing (or values with the same text) are one key
+    for text, n in entries:
+        merged[text] = merged.get(text, 0) + n
+    return sorted(merged.items(), key=lambda item: -item[1])  # sorted() is stable
 
 
 def ordered(counter: Counter, order: list[str] | None = None) -> dict:
