@@ -209,6 +209,85 @@ def test_xlsx_writer_takes_arrow_tables(tmp_path, monkeypatch, slice_rows):
     assert "unused" not in shared and 'uniqueCount="2"' in shared
 
 
+def _mixed_table(rows: int) -> tuple[pa.Table, list[tuple]]:
+    """Columns of every kind the writer builds differently (per-row numbers and texts between runs of
+    few-valued columns: shared strings, booleans, all-missing and mostly-missing numbers, a column of
+    many distinct texts that ends a run) and the values openpyxl must read back."""
+    rng = np.random.default_rng(13)
+    pick = lambda values, p=None: [values[i] for i in rng.choice(len(values), rows, p=p)]  # noqa: E731
+    few = pick(["a<b&c>", "乙", "", None, " 丙 "])
+    sparse = pick([None, 1.5, float("nan"), float("inf"), 2.0, -0.25], p=[0.6, 0.1, 0.1, 0.05, 0.1, 0.05])
+    columns = {
+        "id": list(range(rows)),
+        "few": few,
+        "txt": pick(["x", "y > z", None]),
+        "flag": pick([True, False, None]),
+        "gone": [None] * rows,
+        "sparse": sparse,
+        "sparse_int": pick([None, 7, 2**40], p=[0.8, 0.1, 0.1]),
+        "dist": list(rng.uniform(0, 5e4, rows).round(1)),
+        "many": [f"名{i // 3}" for i in range(rows)],
+        "flag2": pick([True, False]),
+        "uniq": [f"<{i}&>" if i % 5 else f" {i}" for i in range(rows)],
+        "tail_gone": [None] * rows,
+    }
+    table = pa.table({
+        **{k: v for k, v in columns.items() if k not in ("few", "gone", "tail_gone", "sparse")},
+        "few": pa.array(few).dictionary_encode(),
+        "gone": pa.array([None] * rows, pa.float64()),
+        "tail_gone": pa.array([None] * rows, pa.large_string()),
+        "sparse": pa.array(sparse, pa.float64()),
+    }).select(list(columns))
+
+    def read(value):
+        if value is None or value == "" or (isinstance(value, float) and not np.isfinite(value)):
+            return None
+        return value
+
+    want = [tuple(read(columns[k][i]) for k in columns) for i in range(rows)]
+    return table, want
+
+
+@pytest.mark.parametrize("slice_rows", [None, 7])
+def test_xlsx_writer_runs_of_few_valued_columns(tmp_path, monkeypatch, slice_rows):
+    """Neighbouring columns of few distinct cells are written as one part of each row (their
+    combinations): every cell reads back with its value and type, whatever the slice (a run breaks
+    where its combinations would exceed a quarter of the slice's rows)."""
+    from wuzhong_geo.outputs import xlsx_writer
+
+    if slice_rows:
+        monkeypatch.setattr(xlsx_writer, "SLICE_ROWS", slice_rows)
+    table, want = _mixed_table(400)
+    writer = xlsx_writer.XlsxWriter(tmp_path / "t.xlsx")
+    name = writer.add_sheet("表", table.column_names)
+    writer.append(name, table.slice(0, 150))
+    writer.append(name, table.slice(150))
+    writer.close()
+    sheet = openpyxl.load_workbook(tmp_path / "t.xlsx")["表"]
+    assert [c.value for c in sheet[1]] == table.column_names
+    rows = list(sheet.iter_rows(min_row=2))
+    assert [tuple(c.value for c in r) for r in rows] == want
+    kinds = {"id": "n", "few": "s", "txt": "s", "flag": "b", "sparse": "n", "sparse_int": "n", "dist": "n",
+             "many": "s", "flag2": "b", "uniq": "s"}
+    for j, col in enumerate(table.column_names):
+        assert {r[j].data_type for r in rows if r[j].value is not None} <= {kinds.get(col)}, col
+    assert all(isinstance(r[table.column_names.index("flag2")].value, bool) for r in rows)
+    with zipfile.ZipFile(tmp_path / "t.xlsx") as z:
+        shared = z.read("xl/sharedStrings.xml").decode()
+    if not slice_rows:  # slices of 7 rows: most texts are unique in their slice (inline strings)
+        assert "a&lt;b&amp;c&gt;" in shared and "名133" in shared
+    # the same XML, byte for byte, as with every coded column a part of its own
+    alone = lambda columns, rows: [xlsx_writer._run([c], c.codes, len(c.cells)) for c in columns]  # noqa: E731
+    monkeypatch.setattr(xlsx_writer, "_coded_parts", alone)
+    writer = xlsx_writer.XlsxWriter(tmp_path / "alone.xlsx")
+    name = writer.add_sheet("表", table.column_names)
+    writer.append(name, table.slice(0, 150))
+    writer.append(name, table.slice(150))
+    writer.close()
+    with zipfile.ZipFile(tmp_path / "t.xlsx") as z, zipfile.ZipFile(tmp_path / "alone.xlsx") as y:
+        assert z.read("xl/worksheets/sheet1.xml") == y.read("xl/worksheets/sheet1.xml")
+
+
 def test_xlsx_worksheets_are_deflated_by_isal(tmp_path):
     """The worksheet XML goes through ISA-L's deflate (zipfile's zlib compressor swapped before the first
     byte): if a Python release renames what is swapped, the file stays right but slow, and this says so."""

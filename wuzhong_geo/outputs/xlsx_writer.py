@@ -4,10 +4,12 @@ xlsxwriter and openpyxl write cell by cell in Python (about 50 s for 100,000 row
 2-core machine); this writer builds each column's cell XML with Arrow compute kernels. Text goes to
 the workbook's shared-string table (``xl/sharedStrings.xml``): a result repeats the same zone, rule
 and plan-quote texts on many rows, so each distinct text is escaped and stored once and a cell holds
-its index. The first sheet streams straight into the archive; later sheets are staged in temporary
-files. It writes what results need: typed cells (number, text, boolean), a bold frozen header row
-with an autofilter, column widths, several sheets, and rolls over to a new sheet at Excel's
-1,048,576-row limit. Output opens in Excel, LibreOffice, openpyxl and pandas.
+its index. Neighbouring columns of few distinct cells (shared strings, booleans, mostly missing
+numbers) are joined once per distinct combination and enter each row as one part. The first sheet
+streams straight into the archive; later sheets are staged in temporary files. It writes what
+results need: typed cells (number, text, boolean), a bold frozen header row with an autofilter,
+column widths, several sheets, and rolls over to a new sheet at Excel's 1,048,576-row limit.
+Output opens in Excel, LibreOffice, openpyxl and pandas.
 """
 
 from __future__ import annotations
@@ -134,9 +136,21 @@ def _buffer(arr: pa.Array) -> bytes | memoryview:
     return memoryview(arr.buffers()[2])[int(offsets[0]) : int(offsets[-1])]
 
 
-def _text_cells(values: pa.Array, strings: SharedStrings) -> list[str | pa.Array]:
-    """Cells of a text column (parts of the row join, as :func:`_cells`): shared strings when texts
-    repeat, inline strings when most are unique.
+@dataclass
+class _Coded:
+    """A column of few distinct cells: each row's index (``codes``) into ``cells``, the distinct cells' XML.
+
+    Neighbouring coded columns are joined into one (:func:`_coded_parts`): the row join then copies one
+    part per run of them instead of one per column.
+    """
+
+    codes: np.ndarray  # int64, one per row
+    cells: pa.Array  # large_string
+
+
+def _text_cells(values: pa.Array, strings: SharedStrings) -> _Coded | list[str | pa.Array]:
+    """Cells of a text column: shared strings (coded) when texts repeat, inline strings (parts of the row
+    join, as :func:`_cells`) when most are unique.
 
     A dictionary column (the writers' categoricals) is used as it is: its distinct texts are known.
     """
@@ -150,11 +164,12 @@ def _text_cells(values: pa.Array, strings: SharedStrings) -> list[str | pa.Array
     if used.sum() * 2 <= len(values):
         ids = np.full(len(dictionary), -1, dtype=np.int64)
         ids[used] = strings.add(dictionary.filter(pa.array(used)))
-        # each distinct text's whole cell, built once, and one more entry for missing values: the
-        # column's cells are then one take, with no join per row (empty text: an empty cell, too)
+        # each distinct text's whole cell, built once, and one more for missing values (empty text: an
+        # empty cell, too)
         cells = pa.array([f'<c t="s"><v>{i}</v></c>' if i >= 0 else "<c/>" for i in ids.tolist()] + ["<c/>"],
                          type=pa.large_string())
-        return [pc.take(cells, pc.fill_null(pc.cast(values.indices, pa.int32()), len(dictionary)))]
+        codes = pc.fill_null(values.indices, len(dictionary)) if values.null_count else values.indices
+        return _Coded(codes.to_numpy().astype(np.int64), cells)
     text = _escape(dictionary)
     text = pc.if_else(pc.equal(text, pa.scalar("", pa.large_string())), pa.scalar(None, pa.large_string()), text)
     # xml:space="preserve" only where a text starts or ends with a space (a third of these bytes)
@@ -164,10 +179,11 @@ def _text_cells(values: pa.Array, strings: SharedStrings) -> list[str | pa.Array
     return _parts(head, text, "</t></is></c>")
 
 
-def _cells(values: pa.Array | pa.ChunkedArray, strings: SharedStrings) -> list[str | pa.Array]:
-    """The XML of one column's cells as parts of the row join (see :meth:`XlsxWriter._write_rows`), built
-    with Arrow compute kernels: ``[head, values, tail]`` when no value is missing (the constant parts join
-    their neighbours'), else ``[cells]`` with ``<c/>`` for the missing values.
+def _cells(values: pa.Array | pa.ChunkedArray, strings: SharedStrings) -> _Coded | list[str | pa.Array]:
+    """The XML of one column's cells, built with Arrow compute kernels: a :class:`_Coded` column when its
+    cells are few (booleans, shared strings, mostly missing numbers), else parts of the row join (see
+    :meth:`XlsxWriter._write_rows`): ``[head, values, tail]`` when no value is missing (the constant parts
+    join their neighbours'), else ``[cells]`` with ``<c/>`` for the missing values.
 
     Cells carry no ``r`` reference: ECMA-376 makes it optional and a cell without one is the next
     column of its row (Excel, LibreOffice, openpyxl, calamine read it so); that is a third of the XML.
@@ -175,17 +191,99 @@ def _cells(values: pa.Array | pa.ChunkedArray, strings: SharedStrings) -> list[s
     values = _one_array(values)
     kind = values.type
     if pa.types.is_boolean(kind):
-        body = pc.if_else(values, pa.scalar("1", pa.large_string()), pa.scalar("0", pa.large_string()))
-        return _parts('<c t="b"><v>', body, "</v></c>")
+        codes = pc.fill_null(pc.cast(values, pa.int8()), 2).to_numpy().astype(np.int64)
+        return _Coded(codes, pa.array(['<c t="b"><v>0</v></c>', '<c t="b"><v>1</v></c>', "<c/>"], pa.large_string()))
     if pa.types.is_integer(kind) or pa.types.is_floating(kind) or pa.types.is_decimal(kind):
         if pa.types.is_floating(kind):  # NaN and infinities: empty cells (Excel has no such numbers)
             values = pc.if_else(pc.is_finite(values), values, pa.scalar(None, kind))
+        if values.null_count * 2 >= len(values):  # mostly missing: few distinct cells
+            return _coded_numbers(values)
         return _parts("<c><v>", pc.cast(values, pa.large_string()), "</v></c>")
     if pa.types.is_timestamp(kind) or pa.types.is_date(kind):
         values = pc.replace_substring(pc.strftime(values, "%Y-%m-%d %H:%M:%S"), " 00:00:00", "")
     elif not (pa.types.is_dictionary(kind) or pa.types.is_large_string(kind)):
         values = pc.cast(values, pa.large_string())
     return _text_cells(values, strings)
+
+
+def _coded_numbers(values: pa.Array) -> _Coded:
+    """A number column as a coded one: its distinct numbers' cells, then ``<c/>`` for missing values."""
+    if values.null_count == len(values):
+        return _Coded(np.zeros(len(values), dtype=np.int64), pa.array(["<c/>"], pa.large_string()))
+    encoded = pc.dictionary_encode(values)
+    numbers = _join("<c><v>", pc.cast(encoded.dictionary, pa.large_string()), "</v></c>")
+    codes = pc.fill_null(encoded.indices, len(numbers)).to_numpy().astype(np.int64)
+    return _Coded(codes, pa.concat_arrays([numbers, pa.array(["<c/>"], pa.large_string())]))
+
+
+@dataclass
+class _Run:
+    """A run of neighbouring coded columns: each row's index (``key``) into ``cells``, the XML of the
+    run's distinct combinations of cells."""
+
+    key: np.ndarray
+    cells: pa.Array
+
+
+def _coded_parts(columns: list[_Coded], rows: int) -> list[str | _Run]:
+    """Neighbouring coded columns as parts of the row join: each run of them whose combinations stay
+    few (at most a quarter of the rows) as one :class:`_Run`, one with a single combination (e.g. all
+    missing) as a constant."""
+    limit = max(rows // 4, 1)
+    out: list[str | _Run] = []
+    start, key, bound = 0, None, 1
+    for i, column in enumerate(columns):
+        size = len(column.cells)
+        if key is not None and bound * size > limit:
+            key, bound = _dense(key)  # the number of distinct combinations so far, exactly
+            if bound * size > limit:
+                wider, wider_bound = _dense(key * size + column.codes)
+                if wider_bound > limit:  # this column starts a new run
+                    out.append(_run(columns[start:i], key, bound))
+                    start, key, bound = i, None, 1
+                else:
+                    key, bound = wider, wider_bound
+                    continue
+        key = column.codes if key is None else key * size + column.codes
+        bound *= size
+    out.append(_run(columns[start:], key, bound))
+    return out
+
+
+def _dense(key: np.ndarray) -> tuple[np.ndarray, int]:
+    """``key`` renumbered 0..n-1 over its n distinct values, and n."""
+    encoded = pc.dictionary_encode(pa.array(key))
+    return encoded.indices.to_numpy().astype(np.int64), len(encoded.dictionary)
+
+
+def _run(columns: list[_Coded], key: np.ndarray, bound: int) -> str | _Run:
+    """One run of coded columns (combined row keys ``key`` < ``bound``): its distinct combinations."""
+    if len(columns) == 1:
+        run = _Run(columns[0].codes, columns[0].cells)
+    else:
+        key, count = _dense(key) if bound > 1 else (key, 1)
+        sample = np.empty(count, dtype=np.int64)
+        sample[key] = np.arange(len(key))  # one row of each combination (any one: they are the same)
+        run = _Run(key, _join(*(pc.take(c.cells, pa.array(c.codes[sample])) for c in columns)))
+    return run.cells[0].as_py() if len(run.cells) == 1 else run
+
+
+def _taken(parts: list[str | pa.Array | _Run]) -> list[str | pa.Array]:
+    """``parts`` (constants merged) with each run's neighbouring constants joined into its few distinct
+    cells, then the run taken row by row: the row join copies every part of every row, the constants
+    included, so a constant absorbed costs a join over the distinct cells only."""
+    out: list[str | pa.Array] = []
+    i = 0
+    while i < len(parts):
+        part = parts[i]
+        if isinstance(part, _Run):
+            head = out.pop() if out and isinstance(out[-1], str) else ""
+            tail = parts[i + 1] if i + 1 < len(parts) and isinstance(parts[i + 1], str) else ""
+            i += 1 if tail else 0
+            part = pc.take(_join(head, part.cells, tail), pa.array(part.key))
+        out.append(part)
+        i += 1
+    return out
 
 
 def _parts(head: str, body: pa.Array, tail: str) -> list[str | pa.Array]:
@@ -197,9 +295,9 @@ def _parts(head: str, body: pa.Array, tail: str) -> list[str | pa.Array]:
     return [pc.fill_null(_join(head, body, tail), pa.scalar("<c/>", pa.large_string()))]
 
 
-def _merged(parts: list[str | pa.Array]) -> list[str | pa.Array]:
+def _merged(parts: list[str | pa.Array | _Run]) -> list[str | pa.Array | _Run]:
     """``parts`` with neighbouring constant strings joined (fewer arguments to the row join)."""
-    out: list[str | pa.Array] = []
+    out: list[str | pa.Array | _Run] = []
     for part in parts:
         if isinstance(part, str) and out and isinstance(out[-1], str):
             out[-1] += part
@@ -303,11 +401,21 @@ class XlsxWriter:
             pa.array(np.arange(sheet.rows + 1, sheet.rows + 1 + n, dtype=np.int64)),
             pa.large_string(),
         )
-        parts: list[str | pa.Array] = ['<row r="', rownums, '">']
+        parts: list[str | pa.Array | _Run] = ['<row r="', rownums, '">']
+        coded: list[_Coded] = []  # neighbouring coded columns, joined when a part of another kind comes
         for col in sheet.columns:
-            parts += _cells(frame.column(col), self._strings)
+            cells = _cells(frame.column(col), self._strings)
+            if isinstance(cells, _Coded):
+                coded.append(cells)
+                continue
+            if coded:
+                parts += _coded_parts(coded, n)
+                coded = []
+            parts += cells
+        if coded:
+            parts += _coded_parts(coded, n)
         # one pass over the row's bytes: every column's values and constants joined at once
-        rows = _join(*_merged([*parts, "</row>\n"]))
+        rows = _join(*_taken(_merged([*parts, "</row>\n"])))
         sheet.handle.write(_buffer(rows))  # the Arrow data buffer as is: no Python string per row
         sheet.rows += n
 
