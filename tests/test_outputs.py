@@ -288,6 +288,25 @@ def test_xlsx_writer_runs_of_few_valued_columns(tmp_path, monkeypatch, slice_row
         assert z.read("xl/worksheets/sheet1.xml") == y.read("xl/worksheets/sheet1.xml")
 
 
+def test_xlsx_escape_looks_at_bytes_first():
+    """Cell text as XML: the byte look that skips Arrow's scans changes nothing, on texts that need each
+    step (illegal characters, U+FFFE/U+FFFF, ``&<>``, more than Excel's 32,767 characters) and on those
+    that only look as if they might (tab, newline, full-width forms, many bytes but few characters)."""
+    import re
+    from xml.sax.saxutils import escape
+
+    from wuzhong_geo.outputs.xlsx_writer import MAX_TEXT, _escape
+
+    illegal = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+    texts = ["a\x01b\x1f", "x&y<z>", "\t换行\n\r", "（全角）ｆ", "\ufffe\uffff中", "中" * 20_000, "中" * 40_000,
+             "plain", "", None, "&" * 3, "5 > 3"]
+    for start in range(len(texts)):
+        for length in (1, 3, len(texts)):
+            part = pa.array(texts, pa.large_string()).slice(start, length)
+            want = [None if t is None else escape(illegal.sub("", t)[:MAX_TEXT]) for t in part.to_pylist()]
+            assert _escape(part).to_pylist() == want, (start, length)
+
+
 def test_xlsx_worksheets_are_deflated_by_isal(tmp_path):
     """The worksheet XML goes through ISA-L's deflate (zipfile's zlib compressor swapped before the first
     byte): if a Python release renames what is swapped, the file stays right but slow, and this says so."""
