@@ -171,13 +171,14 @@ def geometry_kind(geoms: np.ndarray) -> pd.Categorical:
     """point | line | polygon | '' (none) per geometry; collections by their highest dimension."""
     dim = shapely.get_dimensions(geoms)  # -1 where there is no geometry
     return pd.Categorical.from_codes(
-        np.where(pd.isna(geoms), 0, dim + 1), dtype=pd.CategoricalDtype(pd.Index(KINDS, dtype="str"))
+        np.where(shapely.is_geometry(geoms), dim + 1, 0),
+        dtype=pd.CategoricalDtype(pd.Index(KINDS, dtype="str")),
     )
 
 
-def _highest_dimension(geoms: np.ndarray, kind: np.ndarray) -> np.ndarray:
+def _highest_dimension(geoms: np.ndarray, kind: np.ndarray, type_id: np.ndarray) -> np.ndarray:
     """Drop lower-dimensional parts of collections (make_valid can leave stray lines/points)."""
-    coll = shapely.get_type_id(geoms) == 7
+    coll = type_id == 7
     if not coll.any():
         return geoms
     geoms = geoms.copy()
@@ -206,14 +207,18 @@ def prepare_chunk(sites: gpd.GeoDataFrame, info: InputInfo, buffer_m: float | No
     """Kinds, representative points and EPSG:4549 geometries of a chunk of sites (from inputs)."""
     n = len(sites)
     geoms = np.asarray(sites.geometry.values.to_numpy(), dtype=object)
-    has_geom = ~pd.isna(geoms)
+    # None (or NaN) is no geometry: ~pd.isna's answer, without its checks object by object
+    has_geom = shapely.is_geometry(geoms)
     has_geom[has_geom] = ~shapely.is_empty(geoms[has_geom])  # POINT EMPTY has no x/y
     geoms = np.where(has_geom, geoms, None)
     kinds = geometry_kind(geoms)
     kind = np.asarray(KINDS, dtype=object)[kinds.codes]
-    geoms = _highest_dimension(geoms, kind)
+    type_id = shapely.get_type_id(geoms)
+    geoms = _highest_dimension(geoms, kind, type_id)
+    if (type_id == 7).any():  # collections were reduced to their parts: types changed
+        type_id = shapely.get_type_id(geoms)
     is_point = kind == "point"
-    plain = has_geom & (shapely.get_type_id(geoms) == 0)
+    plain = has_geom & (type_id == 0)
     lon = np.full(n, np.nan)
     lat = np.full(n, np.nan)
     lon[plain], lat[plain] = shapely.get_x(geoms[plain]), shapely.get_y(geoms[plain])

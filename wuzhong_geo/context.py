@@ -53,6 +53,10 @@ class CheckContext:
             self._memo[key] = build()
         return self._memo[key]
 
+    def __getstate__(self) -> dict:
+        """Pickled without the memo: each process builds its prepared data on first use."""
+        return {**self.__dict__, "_memo": {}}
+
     def sync_layers(self) -> None:
         """Make this process's layers match the context's (a Dask worker's: a no-op when they do)."""
         current = layers.active_boundaries()

@@ -46,10 +46,14 @@ def judge(chunk: Chunk, ctx: CheckContext) -> None:
     out["message"] = _messages(out, sites, chunk.status_codes, chunk.analysed_codes)
     land = np.nan_to_num(out["land_share"], nan=0.0)
     water = np.nan_to_num(out["taihu_share"], nan=0.0)
-    rule_view = out.frame(raw=True).assign(
-        town_codes=chunk.town_codes,
-        management_zones=chunk.management_zones,
-        partly_outside_district=(land > 0) & (land + water < 1 - MIN_SHARE) & (final == "ok"),
+    extra = {
+        "town_codes": chunk.town_codes,
+        "management_zones": chunk.management_zones,
+        "partly_outside_district": (land > 0) & (land + water < 1 - MIN_SHARE) & (final == "ok"),
+    }
+    # one frame of every column (not frame().assign(), which copies it once more)
+    rule_view = pd.DataFrame(
+        {c: out.series(c, raw=True) for c in out} | extra, index=chunk.index, copy=False
     )
     flags = apply_rules(ctx.rules, rule_view)
     for col in ("flags", "flag_level", "flag_notes"):

@@ -296,7 +296,11 @@ def _uncertainty(chunk: Chunk, ctx: CheckContext) -> pd.DataFrame:
     x[rest], y[rest] = transformer(STORAGE_CRS, ANALYSIS_CRS).transform(chunk.lon[rest], chunk.lat[rest])
     out = chunk.out
     found = uncertainty.assess_points(
-        x, y, out["code"], out["functional_zone"], outside=chunk.status == "outside_district")
+        x, y, out["code"], out["functional_zone"], outside=chunk.status == "outside_district",
+        # the run's layers are fixed: look the lines and the error up once, not per chunk
+        error=ctx.memo("boundary_error", uncertainty.boundary_error),
+        lines=ctx.memo("uncertainty_lines", uncertainty.current_lines),
+    )
     found.index = chunk.index
     return found
 

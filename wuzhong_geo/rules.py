@@ -217,7 +217,7 @@ class _Factors:
     def __init__(self, sites: pd.DataFrame):
         self.sites = sites
         self._memo: dict[str, tuple[np.ndarray, np.ndarray]] = {}
-        self._floats: dict[str, np.ndarray] = {}
+        self._arrays: dict[tuple[str, str], np.ndarray] = {}  # numeric and yes/no columns
         self._padded: dict[str, pa.Array] = {}
 
     def codes(self, col: str) -> tuple[np.ndarray, np.ndarray]:
@@ -229,9 +229,15 @@ class _Factors:
 
     def floats(self, col: str) -> np.ndarray:
         """A numeric column as floats (missing: NaN), converted once."""
-        if col not in self._floats:
-            self._floats[col] = self.sites[col].astype(float).to_numpy()
-        return self._floats[col]
+        if ("float", col) not in self._arrays:
+            self._arrays["float", col] = self.sites[col].astype(float).to_numpy()
+        return self._arrays["float", col]
+
+    def bools(self, col: str) -> np.ndarray:
+        """A yes/no column as booleans (missing: False), converted once."""
+        if ("bool", col) not in self._arrays:
+            self._arrays["bool", col] = _bool(self.sites[col])
+        return self._arrays["bool", col]
 
     def isin(self, col: str, values: list) -> np.ndarray:
         """Rows whose value is one of ``values`` (missing: never)."""
@@ -333,7 +339,7 @@ def _mask(rule: Rule, factors: _Factors) -> np.ndarray:
     ):
         want = getattr(w, flag)
         if want is not None:
-            m &= _bool(sites[flag]) == want
+            m &= factors.bools(flag) == want
     if w.town_mismatch is not None:
         match = sites["town_match"].astype("boolean")
         m &= (

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache, lru_cache
 
 import geopandas as gpd
 import numpy as np
@@ -35,7 +35,7 @@ import shapely
 from shapely.geometry.base import BaseGeometry
 
 from wuzhong_geo import diskcache, layers
-from wuzhong_geo.columns import DISTANCE_DIGITS, repeated_text
+from wuzhong_geo.columns import DISTANCE_DIGITS, TextLabels, repeated_text
 from wuzhong_geo.coords import transformer
 from wuzhong_geo.nearest import segment_index
 from wuzhong_geo.settings import ANALYSIS_CRS, STORAGE_CRS, base_gpkg
@@ -184,6 +184,13 @@ class _Lines:
             memo[key] = self._index(list(lines.geometry))
         return memo[key].query(x, y)
 
+    def column(self, key: tuple, lines: gpd.GeoDataFrame, name: str) -> np.ndarray:
+        """Column ``name`` of ``lines`` (the lines of ``key``) as objects, taken out once per key."""
+        memo = self.__dict__.setdefault("_columns", {})  # a frame's column costs ~0.1 ms a time
+        if (key, name) not in memo:
+            memo[key, name] = lines[name].to_numpy(dtype=object)
+        return memo[key, name]
+
 
 @lru_cache(maxsize=4)
 def _lines_for(state: tuple) -> _Lines:
@@ -243,6 +250,12 @@ class _Labels:
 GRADES = (HIGH, MEDIUM, LOW, OFFICIAL, "")
 
 
+@cache
+def _grade_labels() -> TextLabels:
+    """:data:`GRADES` prepared once for :func:`wuzhong_geo.columns.repeated_text`."""
+    return TextLabels(GRADES)
+
+
 def _grade_codes(error: BoundaryError, distance: np.ndarray) -> np.ndarray:
     """:meth:`BoundaryError.grade` as indices into :data:`GRADES`."""
     d = np.asarray(distance, dtype=float)
@@ -264,14 +277,18 @@ def _factorize(values) -> tuple[np.ndarray, np.ndarray]:
     return np.asarray(codes, dtype=np.int64), np.asarray(uniques, dtype=object)
 
 
-def assess_points(x, y, code, zone, outside=None, error: BoundaryError | None = None) -> pd.DataFrame:
+def assess_points(
+    x, y, code, zone, outside=None, error: BoundaryError | None = None, lines: _Lines | None = None
+) -> pd.DataFrame:
     """Return :data:`COLUMNS` for points in EPSG:4549 with their town ``code`` and functional ``zone``.
 
     ``code`` is None/NaN for points in no town. Those flagged in ``outside`` (outside the
     district; default: every point without a town) get the distance to the district's land
     outline and the nearest town as alternative; the others (Taihu water) get empty values.
     Points are grouped by town (and town-zone part): each group is one nearest-line query.
-    The text columns are categoricals.
+    The text columns are categoricals. ``error`` and ``lines`` (default: :func:`boundary_error`,
+    :func:`current_lines`) can be given by a caller that checks many chunks: finding the current
+    ones reads the build report and stats every data file.
     """
     x = np.asarray(x, dtype=float)
     y = np.asarray(y, dtype=float)
@@ -280,7 +297,7 @@ def assess_points(x, y, code, zone, outside=None, error: BoundaryError | None = 
     zone_code, zones = _factorize(zone)
     has_code = town_code >= 0
     error = error or boundary_error()
-    lines = current_lines()
+    lines = lines or current_lines()
     official = layers.active_boundaries() is not None
 
     town_d = np.full(n, np.nan)
@@ -291,14 +308,16 @@ def assess_points(x, y, code, zone, outside=None, error: BoundaryError | None = 
             continue
         dist, which = lines.nearest(("town", str(town)), pieces, x[idx], y[idx])
         town_d[idx] = dist
-        names = town_alt.codes_of(lines.town_names.get(o, o) for o in pieces["other"])
+        others = lines.column(("town", str(town)), pieces, "other")
+        names = town_alt.codes_of(lines.town_names.get(o, o) for o in others)
         town_alt.codes[idx] = np.where(which >= 0, names[np.maximum(which, 0)], 0)
     outside = ~has_code if outside is None else np.asarray(outside, dtype=bool)
     out = np.flatnonzero(outside & np.isfinite(x) & np.isfinite(y))
     if len(out) and not lines.outer.empty:
         dist, which = lines.nearest(("outer",), lines.outer, x[out], y[out])
         town_d[out] = dist
-        names = town_alt.codes_of(lines.town_names.get(c, c) for c in lines.outer["code"])
+        codes = lines.column(("outer",), lines.outer, "code")
+        names = town_alt.codes_of(lines.town_names.get(c, c) for c in codes)
         town_alt.codes[out] = names[which]
 
     zone_d = np.full(n, np.nan)
@@ -313,7 +332,8 @@ def assess_points(x, y, code, zone, outside=None, error: BoundaryError | None = 
             continue
         dist, which = lines.nearest(("part", key), pieces, x[idx], y[idx])
         zone_d[idx] = dist
-        zone_alt.codes[idx] = zone_alt.codes_of(pieces["other"])[np.maximum(which, 0)]
+        others = lines.column(("part", key), pieces, "other")
+        zone_alt.codes[idx] = zone_alt.codes_of(others)[np.maximum(which, 0)]
 
     town_grade = _grade_codes(error, town_d)
     # A town with no schematic line (an island: its whole outline is shore) cannot be wrong.
@@ -325,10 +345,10 @@ def assess_points(x, y, code, zone, outside=None, error: BoundaryError | None = 
     unsure = [GRADES.index(MEDIUM), GRADES.index(LOW)]
     return pd.DataFrame({
         "town_boundary_distance_m": np.round(town_d, DISTANCE_DIGITS),
-        "town_confidence": repeated_text(GRADES, town_grade),
+        "town_confidence": _grade_labels().take(town_grade),
         "town_alternative": town_alt.column(np.isin(town_grade, unsure)),
         "zone_line_distance_m": np.round(zone_d, DISTANCE_DIGITS),
-        "zone_confidence": repeated_text(GRADES, zone_grade),
+        "zone_confidence": _grade_labels().take(zone_grade),
         "zone_alternative": zone_alt.column(np.isin(zone_grade, unsure)),
     })
 
