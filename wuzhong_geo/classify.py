@@ -142,18 +142,23 @@ def _build_units() -> gpd.GeoDataFrame:
     return gpd.GeoDataFrame(frame, geometry=geoms, crs=STORAGE_CRS)
 
 
-def classify_points(lon, lat, crs="EPSG:4326", *, units: gpd.GeoDataFrame | None = None) -> pd.DataFrame:
+def classify_points(
+    lon, lat, crs="EPSG:4326", *, units: gpd.GeoDataFrame | None = None, lookup: _Lookup | None = None
+) -> pd.DataFrame:
     """Return status, town code/name, management zone, functional zone and sub-region per point.
 
     One row per input point, in input order (RangeIndex).  ``lon``/``lat`` are array-likes of x/y
     in ``crs`` (default WGS84 lon/lat).  Columns are categoricals; the unit columns are missing
     (NaN) unless ``status == "ok"``.  ``units`` (from :func:`unit_polygons`) pins the polygons,
     e.g. on Dask workers; by default the current layers (official boundaries, zone rules).
+    ``lookup`` (from :func:`current_lookup`): the current layers' lookup, found once by a caller
+    that classifies chunk after chunk (finding it stats every data file).
     """
     x, y = _as_arrays(lon, lat)
     transformer = _transformer(crs)
     geographic_input = transformer is None or _parse_crs(crs).is_geographic
-    lookup = _current_lookup() if units is None else _lookup(units)
+    if lookup is None:
+        lookup = current_lookup() if units is None else _lookup(units)
     labels = np.empty(x.size, dtype=lookup.grid.dtype)
     for start in range(0, x.size, CHUNK):
         stop = min(start + CHUNK, x.size)
@@ -268,7 +273,7 @@ _lookups: OrderedDict[str, _Lookup] = OrderedDict()
 _by_state: dict = {}
 
 
-def _current_lookup() -> _Lookup:
+def current_lookup() -> _Lookup:
     """The lookup of the current layers: from memory, the disk cache, or built (and cached)."""
     state = diskcache.data_state()
     with _lock:

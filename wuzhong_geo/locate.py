@@ -17,7 +17,7 @@ import pandas as pd
 import shapely
 
 from wuzhong_geo.chunk import Chunk, Columns, to_storage
-from wuzhong_geo.classify import classify_points
+from wuzhong_geo.classify import classify_points, current_lookup
 from wuzhong_geo.columns import ZONE_PART_COLUMNS, format_numbers, repeated_text
 from wuzhong_geo.context import CheckContext
 from wuzhong_geo.policy_check import policy_columns
@@ -50,7 +50,9 @@ def locate(chunk: Chunk, ctx: CheckContext) -> gpd.GeoDataFrame:
     units = {c: _Units(n) for c in UNIT_COLUMNS}
     pts = np.flatnonzero(is_point & chunk.has_geom)
     if pts.size:
-        cls = classify_points(chunk.lon[pts], chunk.lat[pts])
+        # the run's layers are fixed: their lookup is found once (not by stat-ing data per chunk)
+        lookup = ctx.memo("classify_lookup", current_lookup)
+        cls = classify_points(chunk.lon[pts], chunk.lat[pts], lookup=lookup)
         status.put(pts, cls["status"].array)
         for c in UNIT_COLUMNS:
             units[c].put(pts, cls[c].array)
@@ -161,7 +163,9 @@ def _overlay(
 ) -> gpd.GeoDataFrame:
     """Area (polygons) or length (lines) per town-zone part, shares, Taihu and outside parts."""
     idx = np.flatnonzero(overlay)
-    empty = gpd.GeoDataFrame({c: [] for c in ZONE_PART_COLUMNS}, geometry=[], crs=STORAGE_CRS)
+    # made once per run (a frame with a CRS costs ~1 ms, and PROJ's lookups let other threads in)
+    empty = ctx.memo("empty_zone_parts", lambda: gpd.GeoDataFrame(
+        {c: [] for c in ZONE_PART_COLUMNS}, geometry=[], crs=STORAGE_CRS)).copy()
     out["_town_codes"] = None
     out["_management_zones"] = None
     if idx.size == 0:
