@@ -40,3 +40,13 @@ def test_chunks_share_the_runs_memo_and_a_pickled_context_rebuilds_it():
         pd.testing.assert_frame_equal(za, zc)
     # each chunk gets its own zone-parts table, not the memo's
     assert first[0][1] is not again[0][1]
+
+
+def test_list_contains_tests_whole_items_per_distinct_pair():
+    from wuzhong_geo.judge import _list_contains
+
+    lists = pd.Series(["320506100、320506004", "320506100", None, "", "320506004", "320506100"] * 50)
+    values = pd.Series(["320506004", "3205061", "320506100", None, None, "320506100"] * 50)
+    # a whole item only (not a prefix); a missing list holds nothing; a missing value is nowhere
+    assert _list_contains(lists, values).tolist() == [True, False, False, False, False, True] * 50
+    assert _list_contains(lists[:0], values[:0]).tolist() == []

@@ -74,12 +74,25 @@ def _categories(text: pd.Series, ctx: CheckContext) -> pd.Categorical:
 
 
 def _list_contains(lists: pd.Series, values: pd.Series) -> np.ndarray:
-    """Elementwise: does the ``、``-joined list of row i contain value i (numpy's char.find)."""
-    padded = ("、" + lists.astype("string").fillna("") + "、").to_numpy(dtype=str)
-    needle = (
-        "、" + pd.Series(values, index=lists.index).astype("string").fillna("\0") + "、"
-    ).to_numpy(dtype=str)
-    return np.char.find(padded, needle) >= 0
+    """Elementwise: does the ``、``-joined list of row i contain value i.
+
+    Rows repeat a few dozen (list, value) pairs: each distinct pair is tested once, with the
+    fenced text test row by row would make (a missing list is empty, a missing value is found
+    nowhere), and the answers are broadcast by code.
+    """
+    list_code, distinct_lists = pd.factorize(lists, use_na_sentinel=True)
+    value_code, distinct_values = pd.factorize(np.asarray(values, dtype=object), use_na_sentinel=True)
+    # the text of each code; code -1 (missing) picks the last: an empty list, a value found nowhere
+    list_text = [*map(str, distinct_lists), ""]
+    value_text = [*map(str, distinct_values), "\0"]
+    key = (list_code.astype(np.int64) + 1) * (len(value_text) + 1) + value_code + 1
+    pair, first = distinct_rows(key)
+    fenced = lambda text: "、" + text + "、"
+    found = [
+        fenced(list_text[list_code[row]]).find(fenced(value_text[value_code[row]])) >= 0
+        for row in first
+    ]
+    return np.array(found, dtype=bool)[pair]
 
 
 #: The inputs of a message: rows with equal values get the same sentence.

@@ -64,17 +64,15 @@ def locate(chunk: Chunk, ctx: CheckContext) -> gpd.GeoDataFrame:
     zone_parts = _overlay(
         chunk.analysis, overlay, areal_kind, ctx, sites, chunk.info.name_col, out
     )
-    # areal status: land first, then Taihu water, else outside
-    a_status = np.where(
-        out["land_share"] > 1e-9,
-        "ok",
-        np.where(out["taihu_share"] > 1e-9, "in_taihu_water", "outside_district"),
-    )
-    if areal.any():
-        status.put(np.flatnonzero(areal), a_status[areal])
-    # the primary town of a polygon/line gives its units; points keep the classifier's
     if areal.any():
         where = np.flatnonzero(areal)
+        # areal status: land first, then Taihu water, else outside
+        land, water = out["land_share"][areal], out["taihu_share"][areal]
+        a_status = np.where(
+            land > 1e-9, "ok", np.where(water > 1e-9, "in_taihu_water", "outside_district")
+        )
+        status.put(where, a_status)
+        # the primary town of a polygon/line gives its units; points keep the classifier's
         primary = out["code"][areal]
         units["code"].put(where, primary)
         units["functional_zone"].put(where, out["functional_zone"][areal])
@@ -98,7 +96,7 @@ def locate(chunk: Chunk, ctx: CheckContext) -> gpd.GeoDataFrame:
     analysed = status.codes.copy()
     given = np.flatnonzero(pd.notna(pre_status))
     status.put(given, pre_status[given])
-    status.put(np.flatnonzero(status.codes < 0), ["invalid_coordinates"] * int((status.codes < 0).sum()))
+    status.fill(np.flatnonzero(status.codes < 0), "invalid_coordinates")
     analysed[analysed < 0] = status.code("")  # no status of its own: ""
     labels = np.asarray(status.labels, dtype=object)
     final = labels[status.codes]
@@ -136,16 +134,21 @@ class _Units:
         return self._index.setdefault(value, len(self._index))
 
     def _codes_of(self, values) -> np.ndarray:
-        """The code of each value (-1: missing), adding new values."""
+        """The code of each of a few distinct values (-1: missing), adding new values."""
         return np.array([-1 if pd.isna(v) else self.code(v) for v in values], dtype=np.int64)
 
     def put(self, rows: np.ndarray, values) -> None:
-        """Set ``rows`` to ``values`` (a categorical, or a few objects)."""
+        """Set ``rows`` to ``values`` (a categorical, or an array of text: coded per distinct value)."""
         if isinstance(values, pd.Categorical):
-            remap = np.append(self._codes_of(values.categories), -1)
-            self.codes[rows] = remap[values.codes]
-        else:
-            self.codes[rows] = self._codes_of(values)
+            codes, distinct = values.codes, values.categories
+        else:  # new values get codes in order of first appearance, as row by row
+            codes, distinct = pd.factorize(np.asarray(values, dtype=object), use_na_sentinel=True)
+        remap = np.append(self._codes_of(distinct), -1)
+        self.codes[rows] = remap[codes]
+
+    def fill(self, rows: np.ndarray, value: str) -> None:
+        """Set ``rows`` to one value."""
+        self.codes[rows] = self.code(value)
 
     def categorical(self) -> pd.Categorical:
         """The column as a categorical (categories sorted, as :func:`repeated_text` makes them)."""
