@@ -137,18 +137,22 @@ def _values(column, rows: np.ndarray) -> np.ndarray:
 def _combinations(columns: list) -> tuple[np.ndarray, np.ndarray]:
     """Code of each row's combination of values, and the first row of each combination.
 
-    Each column is factorised on its own (missing values are one value), then the small integer
-    codes are combined: no per-row tuples.
+    Each column is factorised on its own (missing values are one value; a categorical's codes
+    already are its factors), then the small integer codes are combined: no per-row tuples.
     """
     combined = np.zeros(len(columns[0]), dtype=np.int64)
     bound = 1  # combined < bound
     for column in columns:
-        codes, uniques = pd.factorize(column, use_na_sentinel=True)
-        if bound * (len(uniques) + 1) >= 2**62:  # keep the combined code small (no overflow)
+        if isinstance(column, pd.Categorical):
+            codes, size = column.codes, len(column.categories)
+        else:
+            codes, uniques = pd.factorize(column, use_na_sentinel=True)
+            size = len(uniques)
+        if bound * (size + 1) >= 2**62:  # keep the combined code small (no overflow)
             combined = pd.factorize(combined)[0]
             bound = int(combined.max()) + 1 if len(combined) else 1
-        combined = combined * (len(uniques) + 1) + (np.asarray(codes) + 1)
-        bound *= len(uniques) + 1
+        combined = combined * (size + 1) + (np.asarray(codes, dtype=np.int64) + 1)
+        bound *= size + 1
     return distinct_rows(combined)
 
 

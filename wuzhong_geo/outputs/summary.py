@@ -8,6 +8,8 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 #: summary key -> result column counted.
 COUNTED = {
@@ -65,17 +67,27 @@ def value_counts(values: pd.Series) -> list[tuple[str, int]]:
     ties in ``most_common``), without converting the column: each distinct value is counted by
     its code and turned into text once. Missing values count as ``""``.
     """
+    merged: dict[str, int] = {}  # "" and missing (or values with the same text) are one key
+    for value, n in _distinct_counts(values):
+        text = "" if value is None else str(value)
+        merged[text] = merged.get(text, 0) + n
+    return sorted(merged.items(), key=lambda item: -item[1])  # sorted() is stable
+
+
+def _distinct_counts(values: pd.Series) -> list[tuple[object, int]]:
+    """Each distinct value (None: missing) and its count, in order of first appearance."""
+    if isinstance(values.dtype, pd.StringDtype) and values.dtype.storage == "pyarrow":
+        # Arrow text (the result columns): one hash pass of pyarrow, no codes per row
+        found = pc.value_counts(pa.array(values))
+        return list(zip(found.field(0).to_pylist(), found.field(1).to_pylist()))
     codes, uniques = pd.factorize(values, use_na_sentinel=True)
     codes = np.asarray(codes, dtype=np.int64)
     counts = np.bincount(codes + 1, minlength=len(uniques) + 1)
-    entries = [(str(u), int(n)) for u, n in zip(uniques, counts[1:])]  # codes: order of first appearance
+    entries = [(u, int(n)) for u, n in zip(uniques, counts[1:])]  # codes: order of first appearance
     if counts[0]:  # missing: its place is after the distinct values seen before its first row
         first = int(np.argmax(codes < 0))
-        entries.insert(int(codes[:first].max()) + 1 if first else 0, ("", int(counts[0])))
-    merged: dict[str, int] = {}  # "" and missing (or values with the same text) are one key
-    for text, n in entries:
-        merged[text] = merged.get(text, 0) + n
-    return sorted(merged.items(), key=lambda item: -item[1])  # sorted() is stable
+        entries.insert(int(codes[:first].max()) + 1 if first else 0, (None, int(counts[0])))
+    return entries
 
 
 def ordered(counter: Counter, order: list[str] | None = None) -> dict:
