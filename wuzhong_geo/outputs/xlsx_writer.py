@@ -32,8 +32,9 @@ MAX_TEXT = 32_767
 #: ISA-L deflate level of the worksheets: a third of zlib level 2's CPU on this XML (0.15 vs 0.45 s per
 #: 10⁵ result rows), a file 7 % larger; the same deflate format, read by every client.
 DEFLATE_LEVEL = 1
-#: Rows whose XML is built at once: the buffers (about 17 MB of XML) are reused from slice to slice
-#: instead of a chunk's 100 MB being taken fresh from the system (page faults: sys time).
+#: Rows whose XML is joined at once (each column's cells are built once per append): the buffers
+#: (about 17 MB of XML) are reused from slice to slice instead of a chunk's 100 MB being taken fresh
+#: from the system (page faults: sys time).
 SLICE_ROWS = 16_384
 # RE2 syntax (Arrow): control characters XML 1.0 forbids, and the two non-characters.
 _ILLEGAL = r"[\x{00}-\x{08}\x{0b}\x{0c}\x{0e}-\x{1f}\x{fffe}\x{ffff}]"
@@ -284,11 +285,11 @@ def _run(columns: list[_Coded], key: np.ndarray, bound: int) -> str | _Run:
     return run.cells[0].as_py() if len(run.cells) == 1 else run
 
 
-def _taken(parts: list[str | pa.Array | _Run]) -> list[str | pa.Array]:
+def _absorbed(parts: list[str | pa.Array | _Run]) -> list[str | pa.Array | _Run]:
     """``parts`` (constants merged) with each run's neighbouring constants joined into its few distinct
-    cells, then the run taken row by row: the row join copies every part of every row, the constants
-    included, so a constant absorbed costs a join over the distinct cells only."""
-    out: list[str | pa.Array] = []
+    cells: the row join copies every part of every row, the constants included, so a constant absorbed
+    costs a join over the distinct cells only."""
+    out: list[str | pa.Array | _Run] = []
     i = 0
     while i < len(parts):
         part = parts[i]
@@ -296,10 +297,19 @@ def _taken(parts: list[str | pa.Array | _Run]) -> list[str | pa.Array]:
             head = out.pop() if out and isinstance(out[-1], str) else ""
             tail = parts[i + 1] if i + 1 < len(parts) and isinstance(parts[i + 1], str) else ""
             i += 1 if tail else 0
-            part = pc.take(_join(head, part.cells, tail), pa.array(part.key))
+            part = _Run(part.key, _join(head, part.cells, tail))
         out.append(part)
         i += 1
     return out
+
+
+def _rows_of(part: str | pa.Array | _Run, start: int, stop: int) -> str | pa.Array:
+    """Rows ``start:stop`` of one part of the row join (a run's cells taken row by row)."""
+    if isinstance(part, str):
+        return part
+    if isinstance(part, _Run):
+        return pc.take(part.cells, pa.array(part.key[start:stop]))
+    return part.slice(start, stop - start)
 
 
 def _parts(head: str, body: pa.Array, tail: str) -> list[str | pa.Array]:
@@ -408,15 +418,15 @@ class XlsxWriter:
                 sheet = next(s for s in self.sheets if s.name == new)
                 name = new
                 continue
-            part, frame = frame.slice(0, min(room, SLICE_ROWS)), frame.slice(min(room, SLICE_ROWS))
+            part, frame = frame.slice(0, room), frame.slice(room)
             self._write_rows(sheet, part)
 
     def _write_rows(self, sheet: _Sheet, frame: pa.Table) -> None:
+        # Each column's cells are built once for all rows (one kernel call per column, not per slice:
+        # a call gives up the GIL and may wait to get it back while the check runs); the rows' XML in
+        # slices, whose buffers are reused from slice to slice.
         n = len(frame)
-        rownums = pc.cast(
-            pa.array(np.arange(sheet.rows + 1, sheet.rows + 1 + n, dtype=np.int64)),
-            pa.large_string(),
-        )
+        rownums = pc.cast(pa.array(np.arange(sheet.rows + 1, sheet.rows + 1 + n, dtype=np.int64)), pa.large_string())
         parts: list[str | pa.Array | _Run] = ['<row r="', rownums, '">']
         coded: list[_Coded] = []  # neighbouring coded columns, joined when a part of another kind comes
         for col in sheet.columns:
@@ -430,9 +440,12 @@ class XlsxWriter:
             parts += cells
         if coded:
             parts += _coded_parts(coded, n)
-        # one pass over the row's bytes: every column's values and constants joined at once
-        rows = _join(*_taken(_merged([*parts, "</row>\n"])))
-        sheet.handle.write(_buffer(rows))  # the Arrow data buffer as is: no Python string per row
+        parts = _absorbed(_merged([*parts, "</row>\n"]))
+        for start in range(0, n, SLICE_ROWS):
+            stop = min(start + SLICE_ROWS, n)
+            # one pass over the rows' bytes: every column's values and constants joined at once
+            rows = _join(*(_rows_of(part, start, stop) for part in parts))
+            sheet.handle.write(_buffer(rows))  # the Arrow data buffer as is: no Python string per row
         sheet.rows += n
 
     def close(self) -> Path:
