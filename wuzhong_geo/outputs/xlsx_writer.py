@@ -170,7 +170,8 @@ def _text_cells(values: pa.Array, strings: SharedStrings) -> _Coded | list[str |
     encoded = not pa.types.is_dictionary(values.type)
     if encoded:
         values = pc.dictionary_encode(values)
-    dictionary = pc.cast(values.dictionary, pa.large_string())
+    dictionary = values.dictionary
+    dictionary = dictionary if dictionary.type == pa.large_string() else pc.cast(dictionary, pa.large_string())
     # each row's text, len(dictionary) where it is missing
     codes = (pc.fill_null(values.indices, len(dictionary)) if values.null_count else values.indices).to_numpy()
     # a dictionary may hold texts no row uses: they stay out of the shared strings
