@@ -248,15 +248,18 @@ def _mixed_table(rows: int) -> tuple[pa.Table, list[tuple]]:
     return table, want
 
 
-@pytest.mark.parametrize("slice_rows", [None, 7])
-def test_xlsx_writer_runs_of_few_valued_columns(tmp_path, monkeypatch, slice_rows):
+@pytest.mark.parametrize(("slice_rows", "block_rows"), [(None, None), (7, None), (7, 60)])
+def test_xlsx_writer_runs_of_few_valued_columns(tmp_path, monkeypatch, slice_rows, block_rows):
     """Neighbouring columns of few distinct cells are written as one part of each row (their
-    combinations): every cell reads back with its value and type, whatever the slice (a run breaks
-    where its combinations would exceed a quarter of the slice's rows)."""
+    combinations): every cell reads back with its value and type, whatever the blocks whose cells are
+    built at once (a run breaks where its combinations would exceed a quarter of the block's rows) and
+    the slices whose XML is joined at once."""
     from wuzhong_geo.outputs import xlsx_writer
 
     if slice_rows:
         monkeypatch.setattr(xlsx_writer, "SLICE_ROWS", slice_rows)
+    if block_rows:
+        monkeypatch.setattr(xlsx_writer, "BLOCK_ROWS", block_rows)
     table, want = _mixed_table(400)
     writer = xlsx_writer.XlsxWriter(tmp_path / "t.xlsx")
     name = writer.add_sheet("表", table.column_names)
