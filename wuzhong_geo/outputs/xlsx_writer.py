@@ -156,11 +156,12 @@ class _Coded:
     """A column of few distinct cells: each row's index (``codes``) into ``cells``, the distinct cells' XML.
 
     Neighbouring coded columns are joined into one (:func:`_coded_parts`): the row join then copies one
-    part per run of them instead of one per column.
+    part per run of them instead of one per column. The few cells are Python strings: joined in Python
+    they cost no kernel call (each gives up the GIL and may wait to get it back while the check runs).
     """
 
     codes: np.ndarray  # int64, one per row
-    cells: pa.Array  # large_string
+    cells: list[str]
 
 
 def _text_cells(values: pa.Array, strings: SharedStrings) -> _Coded | list[str | pa.Array]:
@@ -183,9 +184,8 @@ def _text_cells(values: pa.Array, strings: SharedStrings) -> _Coded | list[str |
         ids[used] = strings.add(dictionary.filter(pa.array(used)))
         # each distinct text's whole cell, built once, and one more for missing values (empty text: an
         # empty cell, too)
-        cells = pa.array([f'<c t="s"><v>{i}</v></c>' if i >= 0 else "<c/>" for i in ids.tolist()] + ["<c/>"],
-                         type=pa.large_string())
-        return _Coded(codes.astype(np.int64), cells)
+        cells = [f'<c t="s"><v>{i}</v></c>' if i >= 0 else "<c/>" for i in ids.tolist()]
+        return _Coded(codes.astype(np.int64), [*cells, "<c/>"])
     text = _escape(dictionary)
     if len(text) and np.diff(_offsets(text)).min() == 0:  # empty texts: empty cells
         text = pc.if_else(pc.equal(text, pa.scalar("", pa.large_string())), pa.scalar(None, pa.large_string()), text)
@@ -212,7 +212,7 @@ def _cells(values: pa.Array | pa.ChunkedArray, strings: SharedStrings) -> _Coded
     kind = values.type
     if pa.types.is_boolean(kind):
         codes = pc.fill_null(pc.cast(values, pa.int8()), 2).to_numpy().astype(np.int64)
-        return _Coded(codes, pa.array(['<c t="b"><v>0</v></c>', '<c t="b"><v>1</v></c>', "<c/>"], pa.large_string()))
+        return _Coded(codes, ['<c t="b"><v>0</v></c>', '<c t="b"><v>1</v></c>', "<c/>"])
     if pa.types.is_integer(kind) or pa.types.is_floating(kind) or pa.types.is_decimal(kind):
         if pa.types.is_floating(kind):  # NaN and infinities: empty cells (Excel has no such numbers)
             values = pc.if_else(pc.is_finite(values), values, pa.scalar(None, kind))
@@ -229,11 +229,11 @@ def _cells(values: pa.Array | pa.ChunkedArray, strings: SharedStrings) -> _Coded
 def _coded_numbers(values: pa.Array) -> _Coded:
     """A number column as a coded one: its distinct numbers' cells, then ``<c/>`` for missing values."""
     if values.null_count == len(values):
-        return _Coded(np.zeros(len(values), dtype=np.int64), pa.array(["<c/>"], pa.large_string()))
+        return _Coded(np.zeros(len(values), dtype=np.int64), ["<c/>"])
     encoded = pc.dictionary_encode(values)
-    numbers = _join("<c><v>", pc.cast(encoded.dictionary, pa.large_string()), "</v></c>")
+    numbers = pc.cast(encoded.dictionary, pa.large_string()).to_pylist()
     codes = pc.fill_null(encoded.indices, len(numbers)).to_numpy().astype(np.int64)
-    return _Coded(codes, pa.concat_arrays([numbers, pa.array(["<c/>"], pa.large_string())]))
+    return _Coded(codes, [*(f"<c><v>{v}</v></c>" for v in numbers), "<c/>"])
 
 
 @dataclass
@@ -242,7 +242,7 @@ class _Run:
     run's distinct combinations of cells."""
 
     key: np.ndarray
-    cells: pa.Array
+    cells: list[str]
 
 
 def _coded_parts(columns: list[_Coded], rows: int) -> list[str | _Run]:
@@ -284,15 +284,25 @@ def _run(columns: list[_Coded], key: np.ndarray, bound: int) -> str | _Run:
         key, count = _dense(key) if bound > 1 else (key, 1)
         sample = np.empty(count, dtype=np.int64)
         sample[key] = np.arange(len(key))  # one row of each combination (any one: they are the same)
-        run = _Run(key, _join(*(pc.take(c.cells, pa.array(c.codes[sample])) for c in columns)))
-    return run.cells[0].as_py() if len(run.cells) == 1 else run
+        combos = np.stack([c.codes[sample] for c in columns], axis=1).tolist()
+        cells = [c.cells for c in columns]
+        run = _Run(key, ["".join([cell[i] for cell, i in zip(cells, combo)]) for combo in combos])
+    return run.cells[0] if len(run.cells) == 1 else run
 
 
-def _absorbed(parts: list[str | pa.Array | _Run]) -> list[str | pa.Array | _Run]:
+@dataclass
+class _Taken:
+    """A run ready for the row join: its distinct cells (neighbouring constants included), each row's index."""
+
+    cells: pa.Array
+    key: pa.Array
+
+
+def _absorbed(parts: list[str | pa.Array | _Run]) -> list[str | pa.Array | _Taken]:
     """``parts`` (constants merged) with each run's neighbouring constants joined into its few distinct
     cells: the row join copies every part of every row, the constants included, so a constant absorbed
     costs a join over the distinct cells only."""
-    out: list[str | pa.Array | _Run] = []
+    out: list[str | pa.Array | _Taken] = []
     i = 0
     while i < len(parts):
         part = parts[i]
@@ -300,18 +310,18 @@ def _absorbed(parts: list[str | pa.Array | _Run]) -> list[str | pa.Array | _Run]
             head = out.pop() if out and isinstance(out[-1], str) else ""
             tail = parts[i + 1] if i + 1 < len(parts) and isinstance(parts[i + 1], str) else ""
             i += 1 if tail else 0
-            part = _Run(part.key, _join(head, part.cells, tail))
+            part = _Taken(pa.array([head + c + tail for c in part.cells], pa.large_string()), pa.array(part.key))
         out.append(part)
         i += 1
     return out
 
 
-def _rows_of(part: str | pa.Array | _Run, start: int, stop: int) -> str | pa.Array:
+def _rows_of(part: str | pa.Array | _Taken, start: int, stop: int) -> str | pa.Array:
     """Rows ``start:stop`` of one part of the row join (a run's cells taken row by row)."""
     if isinstance(part, str):
         return part
-    if isinstance(part, _Run):
-        return pc.take(part.cells, pa.array(part.key[start:stop]))
+    if isinstance(part, _Taken):
+        return pc.take(part.cells, part.key.slice(start, stop - start))
     return part.slice(start, stop - start)
 
 
