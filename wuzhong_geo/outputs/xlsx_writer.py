@@ -116,15 +116,11 @@ class SharedStrings:
     def __init__(self):
         self.index: dict[str, int] = {}
 
-    def add(self, texts: pa.Array) -> np.ndarray:
+    def add(self, texts: list[str]) -> np.ndarray:
         """The shared-string index of each of the distinct ``texts`` (-1 for empty text)."""
         table = self.index
-        ids = np.fromiter(  # only distinct texts go through Python
-            (table.setdefault(text, len(table)) if text else -1 for text in texts.to_pylist()),
-            dtype=np.int64,
-            count=len(texts),
-        )
-        return ids
+        # only distinct texts go through Python
+        return np.fromiter((table.setdefault(t, len(table)) if t else -1 for t in texts), np.int64, len(texts))
 
     def xml(self) -> bytes:
         """xl/sharedStrings.xml: the distinct texts, cleaned of XML-illegal characters and escaped."""
@@ -181,7 +177,8 @@ def _text_cells(values: pa.Array, strings: SharedStrings) -> _Coded | list[str |
     used = np.bincount(codes, minlength=len(dictionary) + 1)[:-1] > 0
     if used.sum() * 2 <= len(values):
         ids = np.full(len(dictionary), -1, dtype=np.int64)
-        ids[used] = strings.add(dictionary.filter(pa.array(used)))
+        texts = dictionary.to_pylist()  # the column's distinct texts, or a categorical's categories
+        ids[used] = strings.add([texts[i] for i in np.flatnonzero(used).tolist()])
         # each distinct text's whole cell, built once, and one more for missing values (empty text: an
         # empty cell, too)
         cells = [f'<c t="s"><v>{i}</v></c>' if i >= 0 else "<c/>" for i in ids.tolist()]
@@ -249,25 +246,44 @@ def _coded_parts(columns: list[_Coded], rows: int) -> list[str | _Run]:
     """Neighbouring coded columns as parts of the row join: each run of them whose combinations stay
     few (at most a quarter of the rows) as one :class:`_Run`, one with a single combination (e.g. all
     missing) as a constant."""
+    if len(columns) == 1:
+        return [_run(columns, columns[0].codes, len(columns[0].cells))]
     limit = max(rows // 4, 1)
+    key, count = _combined(columns)
+    if count <= limit:  # the usual case: one run, found with one count of the combinations
+        return [_run(columns, key, count, dense=True)]
     out: list[str | _Run] = []
-    start, key, bound = 0, None, 1
+    start, key, bound, dense = 0, None, 1, False  # dense: key is numbered 0..bound-1, bound exact
     for i, column in enumerate(columns):
         size = len(column.cells)
         if key is not None and bound * size > limit:
-            key, bound = _dense(key)  # the number of distinct combinations so far, exactly
+            if not dense:
+                key, bound = _dense(key)  # the number of distinct combinations so far, exactly
+                dense = True
             if bound * size > limit:
                 wider, wider_bound = _dense(key * size + column.codes)
                 if wider_bound > limit:  # this column starts a new run
-                    out.append(_run(columns[start:i], key, bound))
+                    out.append(_run(columns[start:i], key, bound, dense))
                     start, key, bound = i, None, 1
                 else:
-                    key, bound = wider, wider_bound
+                    key, bound, dense = wider, wider_bound, True
                     continue
         key = column.codes if key is None else key * size + column.codes
         bound *= size
-    out.append(_run(columns[start:], key, bound))
+        dense = False
+    out.append(_run(columns[start:], key, bound, dense))
     return out
+
+
+def _combined(columns: list[_Coded]) -> tuple[np.ndarray, int]:
+    """Each row's combination of the columns' cells numbered 0..n-1, and n."""
+    key, bound = columns[0].codes, len(columns[0].cells)
+    for column in columns[1:]:
+        size = len(column.cells)
+        if bound * size >= 2**62:  # renumbered before the key could overflow
+            key, bound = _dense(key)
+        key, bound = key * size + column.codes, bound * size
+    return _dense(key) if bound > 1 else (key, 1)
 
 
 def _dense(key: np.ndarray) -> tuple[np.ndarray, int]:
@@ -276,12 +292,13 @@ def _dense(key: np.ndarray) -> tuple[np.ndarray, int]:
     return encoded.indices.to_numpy().astype(np.int64), len(encoded.dictionary)
 
 
-def _run(columns: list[_Coded], key: np.ndarray, bound: int) -> str | _Run:
-    """One run of coded columns (combined row keys ``key`` < ``bound``): its distinct combinations."""
+def _run(columns: list[_Coded], key: np.ndarray, bound: int, dense: bool = False) -> str | _Run:
+    """One run of coded columns (combined row keys ``key`` < ``bound``, numbered 0..bound-1 if ``dense``):
+    its distinct combinations."""
     if len(columns) == 1:
         run = _Run(columns[0].codes, columns[0].cells)
     else:
-        key, count = _dense(key) if bound > 1 else (key, 1)
+        key, count = (key, bound) if dense or bound == 1 else _dense(key)
         sample = np.empty(count, dtype=np.int64)
         sample[key] = np.arange(len(key))  # one row of each combination (any one: they are the same)
         combos = np.stack([c.codes[sample] for c in columns], axis=1).tolist()
