@@ -211,6 +211,8 @@ def _cells(values: pa.Array | pa.ChunkedArray, strings: SharedStrings) -> _Coded
         codes = pc.fill_null(pc.cast(values, pa.int8()), 2).to_numpy().astype(np.int64)
         return _Coded(codes, ['<c t="b"><v>0</v></c>', '<c t="b"><v>1</v></c>', "<c/>"])
     if pa.types.is_integer(kind) or pa.types.is_floating(kind) or pa.types.is_decimal(kind):
+        if values.null_count == len(values):  # no number at all (a point input's areas): no kernel call
+            return _coded_numbers(values)
         if pa.types.is_floating(kind):  # NaN and infinities: empty cells (Excel has no such numbers)
             values = pc.if_else(pc.is_finite(values), values, pa.scalar(None, kind))
         if values.null_count * 2 >= len(values):  # mostly missing: few distinct cells
