@@ -88,7 +88,7 @@ def _arrow_table(frame: pd.DataFrame) -> pa.Table:
 def _escape(arr: pa.Array) -> pa.Array:
     """A large_string array's texts as XML character data: XML-illegal characters removed, cut to Excel's
     cell limit, ``&<>`` escaped. Each step runs only where the text's bytes may need it (a look at the
-    data buffer in numpy costs a tenth of Arrow's character scans)."""
+    data buffer costs a small fraction of Arrow's character scans)."""
     data = bytes(_buffer(arr))
     # The regex only runs on columns holding a non-printable character (rare): it is the slow step.
     # Arrow's look for one runs only if a byte may start one: a control character (tab, newline and
