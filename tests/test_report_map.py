@@ -90,6 +90,29 @@ def test_shapes_and_numbers_are_drawn():
     assert len(dark) > 100  # the town's outline as a line of the shape colour
 
 
+def test_numbers_stay_on_the_map_and_out_of_the_note_strip():
+    """A flagged site at the right edge is numbered on its left; one just below the note, under it."""
+    empty = np.array([], dtype=object)
+    minx, miny, maxx, maxy = layers.district().to_crs(ANALYSIS_CRS).total_bounds
+    base = report_map.base_map(np.array([minx, maxx]), np.array([miny, maxy]))
+    to_lonlat = coords.transformer(ANALYSIS_CRS, STORAGE_CRS)
+    width, _ = report_map.SIZE
+    for col, row in ((width - 6, 300), (500, report_map.NOTE_PX + 4)):
+        x = base.minx + (col + 0.5) * base.metres_per_pixel
+        y = base.maxy - (row + 0.5) * base.metres_per_pixel
+        lon, lat = (float(v[0]) for v in to_lonlat.transform(np.array([x]), np.array([y])))
+        sites = _points([(1234567, "ok", "warning", lon, lat)])
+        plain = _decode(report_map.overview_png(sites, empty, False))
+        numbered = _decode(report_map.overview_png(sites, empty, True))
+        text = np.argwhere((numbered != plain).any(axis=2))
+        assert len(text) > 20
+        assert (text[:, 0] >= report_map.NOTE_PX).all()  # nothing written into the note's strip
+        if col > width / 2:
+            assert (text[:, 1] < col).all() and text[:, 1].min() < col - 30  # the whole number, on the left
+        else:
+            assert (text[:, 0] > row).all()  # below the site
+
+
 def test_warm_run_needs_no_matplotlib_and_draws_the_same_map(tmp_path, monkeypatch):
     rng = np.random.default_rng(13)
     minx, miny, maxx, maxy = layers.district().total_bounds

@@ -219,10 +219,16 @@ def _number_font():
 
 
 def _draw_numbers(draw, col: np.ndarray, row: np.ndarray, row_ids: np.ndarray, flagged: np.ndarray) -> None:
-    """Write the row number of each flagged site just up and right of it."""
+    """Write the row number of each flagged site just up and right of it; left of it where the number
+    would leave the map, below it where it would reach into the boundary note's strip."""
     font = _number_font()
+    width, _ = SIZE
     for c, r, rid in zip(col[flagged].tolist(), row[flagged].tolist(), row_ids[flagged].tolist()):
-        draw.text((c + 3, r - 2), str(rid), fill=(0, 0, 0), font=font, anchor="ld")
+        text = str(rid)
+        right = c + 3 + draw.textlength(text, font=font) <= width
+        up = r - 2 - font.size >= NOTE_PX
+        anchor = ("l" if right else "r") + ("d" if up else "a")
+        draw.text((c + 3 if right else c - 3, r - 2 if up else r + 3), text, fill=(0, 0, 0), font=font, anchor=anchor)
 
 
 def _district() -> gpd.GeoDataFrame:
