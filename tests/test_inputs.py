@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -228,3 +230,15 @@ def test_arrow_reader_is_used_for_a_plain_file(tmp_path):
     assert tables._arrow_table(path, "utf-8", ",", 0, ["name", "lon", "lat"]) is not None
     path.write_text("name,lon,lat\nA,120.6\n", encoding="utf-8")
     assert tables._arrow_table(path, "utf-8", ",", 0, ["name", "lon", "lat"]) is None
+
+
+def test_a_malformed_row_prints_no_traceback(tmp_path):
+    """A row with an extra field (no quotes: Arrow's reader tries first) is marked, and stderr stays clean."""
+    path = tmp_path / "sites.csv"
+    path.write_text("name,lon,lat\nA,120.6,31.2\nB,120.7,31.1,extra\n", encoding="utf-8")
+    proc = subprocess.run([sys.executable, "-m", "wuzhong_geo.cli", "check", str(path), "--out", str(tmp_path / "out"),
+                           "--formats", "csv", "--no-progress"], capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    assert "Traceback" not in proc.stderr and "Exception ignored" not in proc.stderr, proc.stderr
+    status = pd.read_csv(tmp_path / "out" / "results.csv", encoding="utf-8-sig")["status"].tolist()
+    assert status == ["ok", "malformed_row"]

@@ -246,7 +246,9 @@ def _arrow_table(path: Path, codec: str, sep: str, skip: int, header: list[str])
         return None
 
     def refuse(row) -> str:
-        raise _NotPlain
+        # "error" makes the reader raise ArrowInvalid; an exception raised here instead would be
+        # printed to stderr by pyarrow as an unraisable one, a traceback a user sees
+        return "error"
 
     try:
         table = pa_csv.read_csv(
@@ -257,7 +259,7 @@ def _arrow_table(path: Path, codec: str, sep: str, skip: int, header: list[str])
                 column_types={h: pa.string() for h in header}, strings_can_be_null=False
             ),
         )
-    except (_NotPlain, pa.ArrowInvalid):
+    except pa.ArrowInvalid:
         return None
     # a cell over the csv module's field limit is refused by it, naming its line: keep one answer
     if any((pc.max(pc.utf8_length(col)).as_py() or 0) > csv.field_size_limit() for col in table.columns):
@@ -266,10 +268,6 @@ def _arrow_table(path: Path, codec: str, sep: str, skip: int, header: list[str])
     columns = [pc.if_else(pc.is_in(col, value_set=na_text), pa.scalar(None, pa.string()), col)
                for col in table.columns]
     return pa.table(columns, names=header)
-
-
-class _NotPlain(Exception):
-    """A record Arrow's reader would not read like the csv module."""
 
 
 def _arrow_records(table, size: int) -> Iterator[pd.DataFrame]:
