@@ -6,7 +6,8 @@ the CLI in-process (``typer.testing.CliRunner``) and ends as one of:
 * ``accepted``  exit 0 (for ``check``: one result row per physical input row, verified);
 * ``refused``   exit 2 with a bilingual message and no traceback;
 * ``BAD``       anything else: a traceback, another exit code, a refusal without both languages,
-  or a ``check`` that lost or added rows.
+  a ``check`` that lost or added rows, or an exception a library swallowed and Python printed
+  ("Exception ignored in ...", e.g. raised inside a pyarrow callback), whatever the exit code.
 
 The web app's upload path (``wuzhong_geo.app.pipeline.preview`` / ``check``, what ``serve`` runs on
 an uploaded file) is exercised the same way: InputError is its refusal, any other exception is BAD.
@@ -16,6 +17,7 @@ Prints a table per command and input class, and every BAD case with its first er
 from __future__ import annotations
 
 import argparse
+import contextlib
 import csv
 import json
 import math
@@ -250,8 +252,29 @@ def physical_rows(path: Path) -> int | None:
     return sum(1 for r in records if r and not (len(r) == 1 and not r[0].strip()))
 
 
+@contextlib.contextmanager
+def unraisable(seen: list[str]):
+    """Collect exceptions Python would print as "Exception ignored in ..." (a traceback on stderr)."""
+    previous = sys.unraisablehook
+
+    def hook(info) -> None:
+        seen.append(f"unraisable {type(info.exc_value).__name__} in {info.object!r}"[:200])
+
+    sys.unraisablehook = hook
+    try:
+        yield seen
+    finally:
+        sys.unraisablehook = previous
+
+
 def run_cli(args: list, verify_rows: tuple[Path, Path] | None = None) -> tuple[str, str]:
     limits.reset()
+    with unraisable([]) as swallowed:
+        outcome = _run_cli(args, verify_rows)
+    return ("BAD", swallowed[0]) if swallowed and outcome[0] != "BAD" else outcome
+
+
+def _run_cli(args: list, verify_rows: tuple[Path, Path] | None) -> tuple[str, str]:
     result = runner.invoke(app, [str(a) for a in args])
     text = result.output
     if result.exception is not None and not isinstance(result.exception, SystemExit):
@@ -273,6 +296,12 @@ def run_cli(args: list, verify_rows: tuple[Path, Path] | None = None) -> tuple[s
 
 
 def run_app(kind: str, path: Path, out: Path) -> tuple[str, str]:
+    with unraisable([]) as swallowed:
+        outcome = _run_app(kind, path, out)
+    return ("BAD", swallowed[0]) if swallowed and outcome[0] != "BAD" else outcome
+
+
+def _run_app(kind: str, path: Path, out: Path) -> tuple[str, str]:
     from wuzhong_geo.app import pipeline as app_pipeline
 
     try:
