@@ -151,8 +151,9 @@ def _offsets(arr: pa.Array) -> np.ndarray:
 class _Coded:
     """A column of few distinct cells: each row's index (``codes``) into ``cells``, the distinct cells' XML.
 
-    Neighbouring coded columns are joined into one (:func:`_coded_parts`): the row join then copies one
-    part per run of them instead of one per column. The few cells are Python strings: joined in Python
+    Neighbouring coded columns are joined into one, a run (:func:`_coded_parts`), coded the same way over
+    their distinct combinations of cells: the row join then copies one part per run of them instead of
+    one per column. The few cells are Python strings: joined in Python
     they cost no kernel call (each gives up the GIL and may wait to get it back while the check runs).
     """
 
@@ -235,18 +236,9 @@ def _coded_numbers(values: pa.Array) -> _Coded:
     return _Coded(codes, [*(f"<c><v>{v}</v></c>" for v in numbers), "<c/>"])
 
 
-@dataclass
-class _Run:
-    """A run of neighbouring coded columns: each row's index (``key``) into ``cells``, the XML of the
-    run's distinct combinations of cells."""
-
-    key: np.ndarray
-    cells: list[str]
-
-
-def _coded_parts(columns: list[_Coded], rows: int) -> list[str | _Run]:
+def _coded_parts(columns: list[_Coded], rows: int) -> list[str | _Coded]:
     """Neighbouring coded columns as parts of the row join: each run of them whose combinations stay
-    few (at most a quarter of the rows) as one :class:`_Run`, one with a single combination (e.g. all
+    few (at most a quarter of the rows) as one :class:`_Coded`, one with a single combination (e.g. all
     missing) as a constant."""
     if len(columns) == 1:
         return [_run(columns, columns[0].codes, len(columns[0].cells))]
@@ -254,7 +246,7 @@ def _coded_parts(columns: list[_Coded], rows: int) -> list[str | _Run]:
     key, count = _combined(columns)
     if count <= limit:  # the usual case: one run, found with one count of the combinations
         return [_run(columns, key, count, dense=True)]
-    out: list[str | _Run] = []
+    out: list[str | _Coded] = []
     start, key, bound, dense = 0, None, 1, False  # dense: key is numbered 0..bound-1, bound exact
     for i, column in enumerate(columns):
         size = len(column.cells)
@@ -294,18 +286,18 @@ def _dense(key: np.ndarray) -> tuple[np.ndarray, int]:
     return encoded.indices.to_numpy().astype(np.int64), len(encoded.dictionary)
 
 
-def _run(columns: list[_Coded], key: np.ndarray, bound: int, dense: bool = False) -> str | _Run:
+def _run(columns: list[_Coded], key: np.ndarray, bound: int, dense: bool = False) -> str | _Coded:
     """One run of coded columns (combined row keys ``key`` < ``bound``, numbered 0..bound-1 if ``dense``):
     its distinct combinations."""
     if len(columns) == 1:
-        run = _Run(columns[0].codes, columns[0].cells)
+        run = columns[0]
     else:
         key, count = (key, bound) if dense or bound == 1 else _dense(key)
         sample = np.empty(count, dtype=np.int64)
         sample[key] = np.arange(len(key))  # one row of each combination (any one: they are the same)
         combos = np.stack([c.codes[sample] for c in columns], axis=1).tolist()
         cells = [c.cells for c in columns]
-        run = _Run(key, ["".join([cell[i] for cell, i in zip(cells, combo)]) for combo in combos])
+        run = _Coded(key, ["".join([cell[i] for cell, i in zip(cells, combo)]) for combo in combos])
     return run.cells[0] if len(run.cells) == 1 else run
 
 
@@ -317,7 +309,7 @@ class _Taken:
     key: pa.Array
 
 
-def _absorbed(parts: list[str | pa.Array | _Run]) -> list[str | pa.Array | _Taken]:
+def _absorbed(parts: list[str | pa.Array | _Coded]) -> list[str | pa.Array | _Taken]:
     """``parts`` (constants merged) with each run's neighbouring constants joined into its few distinct
     cells: the row join copies every part of every row, the constants included, so a constant absorbed
     costs a join over the distinct cells only."""
@@ -325,11 +317,11 @@ def _absorbed(parts: list[str | pa.Array | _Run]) -> list[str | pa.Array | _Take
     i = 0
     while i < len(parts):
         part = parts[i]
-        if isinstance(part, _Run):
+        if isinstance(part, _Coded):
             head = out.pop() if out and isinstance(out[-1], str) else ""
             tail = parts[i + 1] if i + 1 < len(parts) and isinstance(parts[i + 1], str) else ""
             i += 1 if tail else 0
-            part = _Taken(pa.array([head + c + tail for c in part.cells], pa.large_string()), pa.array(part.key))
+            part = _Taken(pa.array([head + c + tail for c in part.cells], pa.large_string()), pa.array(part.codes))
         out.append(part)
         i += 1
     return out
@@ -353,9 +345,9 @@ def _parts(head: str, body: pa.Array, tail: str) -> list[str | pa.Array]:
     return [pc.fill_null(_join(head, body, tail), pa.scalar("<c/>", pa.large_string()))]
 
 
-def _merged(parts: list[str | pa.Array | _Run]) -> list[str | pa.Array | _Run]:
+def _merged(parts: list[str | pa.Array | _Coded]) -> list[str | pa.Array | _Coded]:
     """``parts`` with neighbouring constant strings joined (fewer arguments to the row join)."""
-    out: list[str | pa.Array | _Run] = []
+    out: list[str | pa.Array | _Coded] = []
     for part in parts:
         if isinstance(part, str) and out and isinstance(out[-1], str):
             out[-1] += part
@@ -458,7 +450,7 @@ class XlsxWriter:
         # each column's cells built once for the block (BLOCK_ROWS), the rows' XML joined in slices
         n = len(frame)
         rownums = pc.cast(pa.array(np.arange(sheet.rows + 1, sheet.rows + 1 + n, dtype=np.int64)), pa.large_string())
-        parts: list[str | pa.Array | _Run] = ['<row r="', rownums, '">']
+        parts: list[str | pa.Array | _Coded] = ['<row r="', rownums, '">']
         coded: list[_Coded] = []  # neighbouring coded columns, joined when a part of another kind comes
         for col in sheet.columns:
             cells = _cells(frame.column(col), self._strings)
