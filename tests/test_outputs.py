@@ -27,9 +27,9 @@ from wuzhong_geo.columns import kind_of
 from wuzhong_geo.csvsafe import safe_cell
 from wuzhong_geo.errors import InputError
 from wuzhong_geo.outputs import FORMAT_FILES, ResultWriter
+from wuzhong_geo.outputs.summary import Counts
 from wuzhong_geo.outputs.xlsx import ResultWorkbook
 from wuzhong_geo.pipeline import run_check, summarise
-from wuzhong_geo.outputs.summary import Counts
 
 SAMPLE = Path(__file__).resolve().parents[1] / "data" / "samples" / "projects.csv"
 FORMULAS = {3: '=HYPERLINK("http://x","y")', 4: "-2+3", 5: "@SUM(1)", 6: "-12.5"}

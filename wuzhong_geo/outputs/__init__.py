@@ -18,8 +18,8 @@ from pathlib import Path
 import geopandas as gpd
 
 from wuzhong_geo.errors import InputError
-from wuzhong_geo.outputs.csvfile import CsvWriter
 from wuzhong_geo.outputs import gpkg
+from wuzhong_geo.outputs.csvfile import CsvWriter
 from wuzhong_geo.outputs.parquet import ParquetWriter
 from wuzhong_geo.outputs.report import ReportData, render_report
 from wuzhong_geo.outputs.report import prepare as prepare_report
